@@ -1,0 +1,124 @@
+"""Discovering autograd nodes as they appear, and what each one saves for backward.
+
+Nodes are identified while recording by the Python object PyTorch hands out for them
+(it stays the same object while someone holds it); the tape only ever sees string ids.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .tape import SavedTensorInfo
+
+_saved_attr_cache: dict[type, tuple[str, ...]] = {}
+
+
+def saved_attribute_names(fn) -> tuple[str, ...]:
+    names = _saved_attr_cache.get(type(fn))
+    if names is None:
+        names = tuple(a for a in dir(fn) if a.startswith("_saved_"))
+        _saved_attr_cache[type(fn)] = names
+    return names
+
+
+def storage_key(t: torch.Tensor) -> tuple | None:
+    try:
+        st = t.untyped_storage()
+        return (str(t.device), st.data_ptr(), st.nbytes())
+    except Exception:  # tensors without storage (meta, some subclasses)
+        return None
+
+
+def inspect_saved(fn, leaf_storages: set) -> list[SavedTensorInfo] | None:
+    """What `fn` keeps for backward; None if it was already freed."""
+    out: list[SavedTensorInfo] = []
+    for attr in saved_attribute_names(fn):
+        try:
+            value = getattr(fn, attr)
+        except RuntimeError:  # "saved tensors ... have already been freed"
+            return None
+        except Exception:
+            continue
+        name = attr[len("_saved_"):]
+        tensors = value if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor) else None
+        if isinstance(value, torch.Tensor):
+            tensors = [value]
+        if tensors is None:
+            out.append(SavedTensorInfo(name, None, None, 0, None, value=_short_repr(value)))
+            continue
+        for i, t in enumerate(tensors):
+            key = storage_key(t)
+            out.append(
+                SavedTensorInfo(
+                    name=name if len(tensors) == 1 else f"{name}[{i}]",
+                    shape=tuple(t.shape),
+                    dtype=str(t.dtype).removeprefix("torch."),
+                    nbytes=t.numel() * t.element_size(),
+                    storage_key=key,
+                    aliases_leaf=key in leaf_storages,
+                )
+            )
+    return out
+
+
+def _short_repr(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def edge_shape(fn, output_nr: int) -> tuple | None:
+    """Shape of the tensor that flows out of `fn`'s forward output `output_nr`."""
+    var = getattr(fn, "variable", None)
+    if var is not None:
+        return tuple(var.shape)
+    try:
+        return tuple(fn._input_metadata[output_nr].shape)
+    except Exception:  # private API; shapes are a nicety, never a failure
+        return None
+
+
+def output_shapes(fn) -> list[tuple | None]:
+    try:
+        return [tuple(m.shape) for m in fn._input_metadata]
+    except Exception:
+        return []
+
+
+def walk_new(roots, seen: dict) -> list:
+    """Autograd nodes reachable from `roots` that are not in `seen`, producers first.
+
+    Iterative (deep graphs would overflow recursion) and stops at known nodes, so the cost
+    is proportional to what is new.
+    """
+    new = []
+    stack = [r for r in roots if r is not None and id(r) not in seen]
+    local = set()
+    while stack:
+        fn = stack.pop()
+        key = id(fn)
+        if key in local or key in seen:
+            continue
+        local.add(key)
+        new.append(fn)
+        for nxt, _ in fn.next_functions:
+            if nxt is not None and id(nxt) not in seen and id(nxt) not in local:
+                stack.append(nxt)
+    # Creation order: autograd numbers nodes as it creates them (AccumulateGrad has none).
+    new.sort(key=_creation_key)
+    return new
+
+
+def _creation_key(fn) -> tuple:
+    if hasattr(fn, "variable"):
+        return (0, 0)
+    try:
+        return (1, fn._sequence_nr())
+    except Exception:
+        return (1, 0)
+
+
+def sequence_nr(fn) -> int:
+    try:
+        return fn._sequence_nr()
+    except Exception:
+        return -1

@@ -1,0 +1,79 @@
+"""Recording a backward pass: hooks on every node and leaf, removed however it ends.
+
+Autograd may run hooks on its own device threads (CUDA), so the hooks touch nothing but
+the tape (which locks) and the snapshots they make.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .events import BackwardNodeEvent, LeafGradEvent
+from .snapshot import TensorSnapshot
+from .tape import Tape
+
+
+def _snap(t, tape: Tape):
+    if t is None:
+        return None
+    return TensorSnapshot(t, tape.budget)
+
+
+class BackwardHooks:
+    """Installs hooks for one backward pass; use as a context manager."""
+
+    def __init__(self, tape: Tape, pass_index: int, nodes: dict, leaves: dict):
+        """nodes: node id -> autograd node; leaves: leaf id -> (tensor, AccumulateGrad node id)."""
+        self.tape = tape
+        self.pass_index = pass_index
+        self.nodes = nodes
+        self.leaves = leaves
+        self.handles = []
+
+    def __enter__(self):
+        for node_id, fn in self.nodes.items():
+            self.handles.append(fn.register_hook(self._node_hook(node_id)))
+        for leaf_id, (tensor, node_id) in self.leaves.items():
+            if tensor.requires_grad and tensor.is_leaf:
+                hook = self._leaf_hook(leaf_id, node_id)
+                self.handles.append(tensor.register_post_accumulate_grad_hook(hook))
+        return self
+
+    def __exit__(self, *exc):
+        for h in self.handles:
+            h.remove()
+        self.handles.clear()
+        return False
+
+    def _node_hook(self, node_id: str):
+        tape, pass_index = self.tape, self.pass_index
+
+        def hook(grad_inputs, grad_outputs):
+            with torch.no_grad():
+                tape.append(
+                    BackwardNodeEvent,
+                    kind="backward_node",
+                    pass_index=pass_index,
+                    node=node_id,
+                    grads_received=[_snap(g, tape) for g in grad_outputs],
+                    grads_sent=[_snap(g, tape) for g in grad_inputs],
+                )
+            return None  # returning a value would replace the gradients
+
+        return hook
+
+    def _leaf_hook(self, leaf_id: str, node_id: str | None):
+        tape, pass_index = self.tape, self.pass_index
+
+        def hook(tensor):
+            with torch.no_grad():
+                tape.append(
+                    LeafGradEvent,
+                    kind="leaf_grad",
+                    pass_index=pass_index,
+                    leaf=leaf_id,
+                    node=node_id,
+                    grad=_snap(tensor.grad, tape),
+                )
+
+        return hook

@@ -1,0 +1,439 @@
+"""`record()`: turn running PyTorch code into a tape.
+
+A `TorchFunctionMode` sees every torch call at the level the user wrote it. After each call
+the recorder walks from the results' `grad_fn` through `next_functions` and collects the
+autograd nodes not seen before: the nodes this call created. `backward()` and
+`torch.autograd.grad` are torch calls too; around them the recorder hooks every node of the
+graph and every leaf, and removes the hooks however the pass ends.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import threading
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from . import autograd_nodes as an
+from .backward_hooks import BackwardHooks
+from .events import BackwardEndEvent, BackwardStartEvent, CallEvent, ErrorEvent, InputRef
+from .modules import ModuleTracker, find_variable_name, user_frames
+from .snapshot import TensorSnapshot
+from .source import SourceLocation, _is_internal, user_location
+from .tape import DEFAULT_MEMORY_BUDGET, LeafInfo, NodeInfo, OutputInfo, Tape
+
+_SKIP, _CALL, _CONTROL, _BACKWARD = range(4)
+
+# Metadata queries and printing: not computation, and far too many to show.
+_SKIPPED_NAMES = frozenset(
+    """__get__ __set__ __delete__ __repr__ __str__ __format__ __hash__ __reduce_ex__ __deepcopy__
+    __getstate__ __setstate__ __array__ __dlpack__ __dlpack_device__ size dim ndimension numel
+    nelement stride storage_offset is_contiguous data_ptr element_size get_device is_floating_point
+    is_complex is_signed untyped_storage _typed_storage register_hook register_post_accumulate_grad_hook
+    retain_grad requires_grad_ _is_view _base has_names""".split()
+)
+# Calls whose result steers Python control flow.
+_CONTROL_NAMES = frozenset(
+    "__bool__ __int__ __float__ __index__ __len__ __iter__ __contains__ item tolist equal is_nonzero allclose".split()
+)
+_BACKWARD_FUNCS = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
+
+
+class _FuncInfo:
+    __slots__ = ("kind", "op", "qualname", "signature")
+
+    def __init__(self, func):
+        name = getattr(func, "__name__", None) or type(func).__name__
+        self.op = name
+        try:
+            self.qualname = torch.overrides.resolve_name(func) or name
+        except Exception:
+            self.qualname = name
+        self.signature = None
+        if func in _BACKWARD_FUNCS:
+            self.kind = _BACKWARD
+            self.signature = inspect.signature(func)
+        elif name in _SKIPPED_NAMES:
+            self.kind = _SKIP
+        elif name in _CONTROL_NAMES:
+            self.kind = _CONTROL
+        else:
+            self.kind = _CALL
+
+
+_func_info: dict = {}
+
+
+def _tensors(obj, out: list, depth: int = 0) -> list:
+    if isinstance(obj, torch.Tensor):
+        out.append(obj)
+    elif depth < 3 and isinstance(obj, (list, tuple)):
+        for item in obj:
+            _tensors(item, out, depth + 1)
+    elif depth < 3 and isinstance(obj, dict):
+        for item in obj.values():
+            _tensors(item, out, depth + 1)
+    return out
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self, tape: Tape, model, entry_frame):
+        super().__init__()
+        self.tape = tape
+        self.entry_frame = entry_frame
+        self.tracker = ModuleTracker(tape, model, entry_frame)
+        self._fn_ids: dict[int, str] = {}  # id(autograd node) -> node id
+        self._fns: dict[str, object] = {}  # node id -> autograd node (kept alive while recording)
+        self._leaf_ids: dict[int, str] = {}  # id(leaf tensor) -> leaf id
+        self._leaf_tensors: dict[str, torch.Tensor] = {}
+        self._leaf_storages: set = set()
+        self._leaf_names: set[str] = set()
+        self._inputs_named = 0
+        self._last_outputs: list[tuple[str, tuple]] = []
+        self._start_seq = 0
+        self.thread = threading.get_ident()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        with torch.enable_grad():
+            probe = torch.zeros((), requires_grad=True) * 1
+        self._start_seq = probe.grad_fn._sequence_nr()
+        self.tracker.install()
+        _register_active(self)
+        self.__enter__()
+
+    def stop(self, exc: BaseException | None) -> None:
+        try:
+            self.__exit__(None, None, None)
+        finally:
+            self.tracker.remove()
+            _unregister_active(self)
+        tape = self.tape
+        if exc is not None:
+            tape.failed = True
+            tape.error = exc
+            tape.append(
+                ErrorEvent,
+                kind="error",
+                exc_type=type(exc).__name__,
+                message=str(exc),
+                source=_exception_location(exc),
+            )
+        for node_id, fn in self._fns.items():
+            info = tape.nodes[node_id]
+            if info.saved is None:
+                info.saved = an.inspect_saved(fn, self._leaf_storages)
+        if not tape.outputs:
+            for node_id, shape in self._last_outputs:
+                tape.outputs.append(OutputInfo(node=node_id, name="output", shape=shape))
+        # The tape is plain data from here on: let the graph and its tensors go.
+        self._fns.clear()
+        self._fn_ids.clear()
+        self._leaf_tensors.clear()
+        self._leaf_ids.clear()
+
+    # -- forward -----------------------------------------------------------------------
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if kwargs is None:
+            kwargs = {}
+        info = _func_info.get(func)
+        if info is None:
+            info = _func_info[func] = _FuncInfo(func)
+        if info.kind == _SKIP or threading.get_ident() != self.thread:
+            return func(*args, **kwargs)
+        if info.kind == _BACKWARD:
+            return self._backward(func, info, args, kwargs)
+        loc = user_location(2)
+        out = func(*args, **kwargs)
+        self._record_call(info.op, info.qualname, info.kind == _CONTROL, args, kwargs, out, loc)
+        return out
+
+    def record_custom_function(self, cls, apply, args, kwargs):
+        """A custom `torch.autograd.Function` is applied outside torch function handling."""
+        loc = user_location(3)
+        out = apply(*args, **kwargs)
+        name = f"{cls.__name__}.apply"
+        self._record_call(name, f"{cls.__module__}.{cls.__qualname__}.apply", False, args, kwargs, out, loc)
+        return out
+
+    def _record_call(self, op, qualname, control, args, kwargs, out, loc) -> None:
+        tape = self.tape
+        step = len(tape.events)
+        ins = _tensors(args, [])
+        if kwargs:
+            _tensors(kwargs, ins)
+        outs = _tensors(out, [])
+        roots = [t.grad_fn for t in outs if t.grad_fn is not None]
+        roots += [t.grad_fn for t in ins if t.grad_fn is not None]  # in-place ops rewrite inputs
+        new_ids = self._add_nodes(an.walk_new(roots, self._fn_ids), step) if roots else []
+        made_nodes = [t for t in outs if t.grad_fn is not None and id(t.grad_fn) in self._fn_ids]
+        if new_ids:
+            self._last_outputs = [(self._fn_ids[id(t.grad_fn)], tuple(t.shape)) for t in made_nodes]
+        tape.append(
+            CallEvent,
+            kind="call",
+            op=op,
+            qualname=qualname,
+            nodes=new_ids,
+            inputs=[InputRef(self._source_of(t, step), tuple(t.shape), t.requires_grad) for t in ins],
+            outputs=[TensorSnapshot(t, tape.budget) for t in outs],
+            output_nodes=[None if t.grad_fn is None else self._fn_ids.get(id(t.grad_fn)) for t in outs],
+            module=self.tracker.current_path,
+            module_calls=self.tracker.current_calls,
+            source=loc,
+            control_flow=control,
+            grad_enabled=torch.is_grad_enabled(),
+        )
+
+    def _add_nodes(self, fns: list, step: int) -> list[str]:
+        tape = self.tape
+        ids = []
+        for fn in fns:
+            node_id = f"n{len(tape.nodes)}"
+            self._fn_ids[id(fn)] = node_id
+            self._fns[node_id] = fn
+            seq = an.sequence_nr(fn)
+            pre_existing = not hasattr(fn, "variable") and 0 <= seq < self._start_seq
+            info = NodeInfo(
+                id=node_id,
+                name=type(fn).__name__,
+                step=-1 if pre_existing else step,
+                module=None if pre_existing else self.tracker.current_path,
+                module_call=None if pre_existing or not self.tracker.stack else self.tracker.stack[-1].id,
+                output_shapes=an.output_shapes(fn),
+                sequence_nr=seq,
+            )
+            var = getattr(fn, "variable", None)
+            if var is not None:
+                info.leaf = self._leaf_for(var, step)
+                info.output_shapes = [tuple(var.shape)]
+            tape.nodes[node_id] = info
+            ids.append(node_id)
+        for fn in fns:  # edges, once every new node has an id
+            info = tape.nodes[self._fn_ids[id(fn)]]
+            info.inputs = [
+                (self._fn_ids[id(nxt)], an.edge_shape(nxt, nr), slot)
+                for slot, (nxt, nr) in enumerate(fn.next_functions)
+                if nxt is not None
+            ]
+        return [i for i in ids if tape.nodes[i].step == step]
+
+    def _source_of(self, t: torch.Tensor, step: int) -> str | None:
+        if t.grad_fn is not None:
+            return self._fn_ids.get(id(t.grad_fn))
+        if t.requires_grad:
+            return self._leaf_for(t, step)
+        return None
+
+    def _leaf_for(self, t: torch.Tensor, step: int) -> str:
+        leaf_id = self._leaf_ids.get(id(t))
+        if leaf_id is not None:
+            return leaf_id
+        tape = self.tape
+        leaf_id = f"l{len(tape.leaves)}"
+        named = self.tracker.param_names.get(id(t))
+        if named is not None:
+            name, module, kind = named[0], named[1], "parameter"
+        else:
+            module, kind = None, "parameter" if isinstance(t, torch.nn.Parameter) else "input"
+            name = find_variable_name(t, user_frames(self.entry_frame, skip=2))
+            if name is None or name in self._leaf_names:
+                name = f"input{self._inputs_named}" if kind == "input" else f"param{len(tape.leaves)}"
+                self._inputs_named += kind == "input"
+        self._leaf_names.add(name)
+        key = an.storage_key(t)
+        if key is not None:
+            self._leaf_storages.add(key)
+        with torch.no_grad():
+            snap = TensorSnapshot(t, tape.budget)
+        tape.leaves[leaf_id] = LeafInfo(
+            id=leaf_id,
+            name=name,
+            kind=kind,
+            shape=tuple(t.shape),
+            dtype=str(t.dtype).removeprefix("torch."),
+            step=step,
+            module=module,
+            value=snap,
+            storage_key=key,
+        )
+        self._leaf_ids[id(t)] = leaf_id
+        self._leaf_tensors[leaf_id] = t
+        return leaf_id
+
+    # -- backward ----------------------------------------------------------------------
+    def _backward(self, func, info: _FuncInfo, args, kwargs):
+        tape = self.tape
+        loc = user_location(3)
+        bound = info.signature.bind(*args, **kwargs)
+        params = bound.arguments
+        if func is torch.Tensor.backward:
+            roots = [params["self"]]
+        else:
+            first = params.get("tensors", params.get("outputs"))
+            roots = _tensors(first, [])
+        create = bool(params.get("create_graph", False))
+        retain = params.get("retain_graph")
+        retain = create if retain is None else bool(retain)
+
+        step = len(tape.events)
+        root_fns = [t.grad_fn for t in roots if t.grad_fn is not None]
+        self._add_nodes(an.walk_new(root_fns, self._fn_ids), step)
+        reachable = _reachable(root_fns)
+        hook_nodes = {}
+        hook_leaves = {}
+        for fn in reachable:
+            node_id = self._fn_ids[id(fn)]
+            hook_nodes[node_id] = fn
+            node = tape.nodes[node_id]
+            if node.saved is None:  # look before backward frees them
+                node.saved = an.inspect_saved(fn, self._leaf_storages)
+            if node.leaf is not None:
+                hook_leaves[node.leaf] = (self._leaf_tensors[node.leaf], node_id)
+
+        names = user_frames(self.entry_frame, skip=2)
+        for t in roots:
+            if t.grad_fn is not None:
+                node_id = self._fn_ids[id(t.grad_fn)]
+                if not any(o.node == node_id for o in tape.outputs):
+                    name = find_variable_name(t, names) or "output"
+                    tape.outputs.append(OutputInfo(node=node_id, name=name, shape=tuple(t.shape)))
+
+        pass_index = tape.backward_passes
+        tape.backward_passes += 1
+        api = {torch.Tensor.backward: "Tensor.backward", torch.autograd.backward: "torch.autograd.backward"}.get(
+            func, "torch.autograd.grad"
+        )
+        tape.append(
+            BackwardStartEvent,
+            kind="backward_start",
+            pass_index=pass_index,
+            api=api,
+            roots=[self._fn_ids[id(f)] for f in root_fns],
+            retain_graph=retain,
+            create_graph=create,
+            source=loc,
+        )
+        try:
+            with BackwardHooks(tape, pass_index, hook_nodes, hook_leaves):
+                result = func(*args, **kwargs)
+        except BaseException as e:
+            tape.append(
+                BackwardEndEvent, kind="backward_end", pass_index=pass_index, ok=False, error=f"{type(e).__name__}: {e}"
+            )
+            raise
+        returned = []
+        if func is torch.autograd.grad and result is not None:
+            with torch.no_grad():
+                returned = [None if g is None else TensorSnapshot(g, tape.budget) for g in _tensors_or_none(result)]
+        tape.append(
+            BackwardEndEvent, kind="backward_end", pass_index=pass_index, ok=True, freed=not retain, returned=returned
+        )
+        return result
+
+
+def _tensors_or_none(result):
+    if isinstance(result, dict):
+        result = list(result.values())
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _reachable(roots) -> list:
+    seen = set()
+    order = []
+    stack = list(roots)
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        order.append(fn)
+        stack.extend(n for n, _ in fn.next_functions if n is not None and id(n) not in seen)
+    return order
+
+
+def _exception_location(exc: BaseException) -> SourceLocation | None:
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return SourceLocation(exc.filename, exc.lineno or 0, "<module>")
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not _is_internal(code.co_filename):
+            found = SourceLocation(code.co_filename, tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+    return found
+
+
+# -- custom autograd.Function ---------------------------------------------------------
+# `Function.apply` does not go through torch function handling; while a recording runs,
+# a thin wrapper reports it to the recorder of the calling thread.
+_active: dict[int, _Recorder] = {}
+_active_lock = threading.Lock()
+_original_apply = torch.autograd.Function.__dict__["apply"]
+
+
+def _patched_apply(cls, *args, **kwargs):
+    apply = _original_apply.__get__(None, cls)
+    rec = _active.get(threading.get_ident())
+    if rec is None:
+        return apply(*args, **kwargs)
+    return rec.record_custom_function(cls, apply, args, kwargs)
+
+
+def _register_active(rec: _Recorder) -> None:
+    with _active_lock:
+        if not _active:
+            torch.autograd.Function.apply = classmethod(_patched_apply)
+        _active[rec.thread] = rec
+
+
+def _unregister_active(rec: _Recorder) -> None:
+    with _active_lock:
+        if _active.get(rec.thread) is rec:
+            del _active[rec.thread]
+        if not _active:
+            torch.autograd.Function.apply = _original_apply
+
+
+class record:
+    """Record the torch calls and backward passes made inside a `with` block.
+
+    Args:
+        model: optional; names modules (`layer1.0.conv1`) and parameters (`fc.weight`).
+        memory_budget: bytes the tape may spend on copies of tensor values (statistics are
+            always kept). Default 256 MiB.
+
+    Example::
+
+        with record(model) as tape:
+            loss = model(x).pow(2).mean()
+            loss.backward()
+        tape.events          # forward calls, then the backward pass node by node
+        tape.graph(step=5)   # the graph as it was after event 5
+
+    If the code inside raises, the recording stops cleanly (no mode or hook is left
+    behind), the exception propagates, and the tape keeps the events up to the failure.
+    """
+
+    def __init__(self, model: torch.nn.Module | None = None, *, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+        self.model = model
+        self.memory_budget = memory_budget
+        self.tape: Tape | None = None
+        self._rec: _Recorder | None = None
+
+    def __enter__(self) -> Tape:
+        if threading.get_ident() in _active:
+            raise RuntimeError("a recording is already running on this thread; nested record() is not supported")
+        self.tape = Tape(self.memory_budget)
+        self._rec = _Recorder(self.tape, self.model, sys._getframe(1))
+        self._rec.start()
+        return self.tape
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        rec, self._rec = self._rec, None
+        if rec is not None:
+            rec.stop(exc)
+        return False  # never swallow the user's exception

@@ -1,0 +1,92 @@
+"""Where in the user's code a torch call came from.
+
+Walks `sys._getframe()` outwards to the first frame that is neither PyTorch's nor the
+recorder's own. A frame walk costs a few microseconds; `traceback.extract_stack` costs ten
+times more, so it is avoided. Whether a file is internal is cached per file name.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from dataclasses import dataclass
+from types import FrameType
+
+import contextlib
+
+import torch
+
+# PyTorch itself, the recorder, and contextlib (whose frames sit between `with` and us).
+_INTERNAL_DIRS = (
+    os.path.dirname(torch.__file__) + os.sep,
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+)
+_INTERNAL_FILES = {contextlib.__file__}
+_internal_cache: dict[str, bool] = {}
+
+
+def _is_internal(filename: str) -> bool:
+    hit = _internal_cache.get(filename)
+    if hit is None:
+        hit = filename.startswith(_INTERNAL_DIRS) or filename in _INTERNAL_FILES
+        _internal_cache[filename] = hit
+    return hit
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """A line of user code: file, line number and the function it is in."""
+
+    filename: str
+    lineno: int
+    function: str
+
+    @property
+    def text(self) -> str:
+        return linecache.getline(self.filename, self.lineno).rstrip("\n")
+
+    def context(self, before: int = 2, after: int = 2) -> list[tuple[int, str]]:
+        """The lines around this one, as (line number, text) pairs."""
+        first = max(1, self.lineno - before)
+        lines = []
+        for n in range(first, self.lineno + after + 1):
+            text = linecache.getline(self.filename, n)
+            if not text and n > self.lineno:
+                break
+            lines.append((n, text.rstrip("\n")))
+        return lines
+
+    def __str__(self) -> str:
+        return f"{os.path.basename(self.filename)}:{self.lineno}"
+
+
+def user_frame(skip: int = 1) -> FrameType | None:
+    """The innermost frame outside torch and the recorder."""
+    f = sys._getframe(skip)
+    while f is not None and _is_internal(f.f_code.co_filename):
+        f = f.f_back
+    return f
+
+
+_location_cache: dict[tuple, SourceLocation] = {}
+
+
+def user_location(skip: int = 2) -> SourceLocation | None:
+    f = user_frame(skip)
+    if f is None:
+        return None
+    code = f.f_code
+    key = (code, f.f_lineno)
+    loc = _location_cache.get(key)
+    if loc is None:
+        loc = SourceLocation(code.co_filename, f.f_lineno, code.co_name)
+        if len(_location_cache) < 100_000:
+            _location_cache[key] = loc
+    return loc
+
+
+def register_source(filename: str, source: str) -> None:
+    """Make code run from a string (the editor, a lesson) visible to `linecache`."""
+    lines = source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(source), None, lines, filename)

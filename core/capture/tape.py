@@ -1,0 +1,136 @@
+"""The tape: everything one recording saw, in order, as plain data."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from .events import CallEvent, Event, ModuleCall
+from .snapshot import MemoryBudget, TensorSnapshot
+
+DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024
+
+
+@dataclass
+class SavedTensorInfo:
+    """One thing autograd keeps on a node for its backward (a `_saved_*` attribute)."""
+
+    name: str  # "self", "mat2", "result"...
+    shape: tuple | None  # None for non-tensors
+    dtype: str | None
+    nbytes: int
+    storage_key: tuple | None  # identifies shared storage, to count each buffer once
+    aliases_leaf: bool = False  # the buffer belongs to a parameter or input anyway
+    value: str | None = None  # short repr for non-tensor values (dims, scalars)
+
+
+@dataclass
+class NodeInfo:
+    """An autograd node (`grad_fn`), as discovered while recording."""
+
+    id: str
+    name: str  # grad_fn class name: "AddmmBackward0", "AccumulateGrad"
+    step: int  # index of the event that created it; -1 if it existed before recording
+    module: str | None
+    module_call: int | None
+    # (producer id, shape, slot): slot indexes next_functions, and so the gradients it sends
+    inputs: list[tuple[str, tuple | None, int]] = field(default_factory=list)
+    output_shapes: list[tuple | None] = field(default_factory=list)
+    leaf: str | None = None  # for AccumulateGrad: the leaf it accumulates into
+    saved: list[SavedTensorInfo] | None = None  # None: not (yet) inspected
+    sequence_nr: int = -1
+
+    @property
+    def is_accumulate(self) -> bool:
+        return self.leaf is not None
+
+
+@dataclass
+class LeafInfo:
+    """A tensor autograd treats as a leaf: a parameter or a user tensor with requires_grad."""
+
+    id: str
+    name: str
+    kind: str  # "parameter" or "input"
+    shape: tuple
+    dtype: str
+    step: int
+    module: str | None = None  # owning module path for parameters
+    value: TensorSnapshot | None = None
+    storage_key: tuple | None = None
+
+
+@dataclass
+class OutputInfo:
+    """A tensor the graph leads to: a root of backward, or the last result computed."""
+
+    node: str
+    name: str
+    shape: tuple
+
+
+class Tape:
+    """An ordered record of one run: forward calls, then backward passes.
+
+    Attributes:
+        events: every event in order; `events[k].index == k`.
+        nodes: autograd nodes by id, in discovery order.
+        leaves: parameters and inputs by id.
+        module_calls: each forward invocation of a module.
+        outputs: the tensors the graph leads to.
+        failed: the user's code raised (the last event is an ErrorEvent).
+        values_truncated: the memory budget ran out; later snapshots hold stats only.
+    """
+
+    def __init__(self, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+        self.events: list[Event] = []
+        self.nodes: dict[str, NodeInfo] = {}
+        self.leaves: dict[str, LeafInfo] = {}
+        self.module_calls: list[ModuleCall] = []
+        self.module_classes: dict[str, str] = {}  # module path -> class name
+        self.outputs: list[OutputInfo] = []
+        self.failed = False
+        self.error: BaseException | None = None
+        self.budget = MemoryBudget(memory_budget)
+        self.backward_passes = 0
+        self._lock = threading.Lock()
+        self._graph_cache = None
+
+    # -- appending (the recorder's side) ---------------------------------------------
+    def append(self, event_cls, **fields) -> Event:
+        with self._lock:
+            ev = event_cls(index=len(self.events), **fields)
+            self.events.append(ev)
+            self._graph_cache = None
+            return ev
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def values_truncated(self) -> bool:
+        return self.budget.exhausted
+
+    @property
+    def forward_events(self) -> list[CallEvent]:
+        return [e for e in self.events if isinstance(e, CallEvent)]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def graph(self, step: int | None = None):
+        """The graph as it was after event `step` (the whole tape when None)."""
+        from ..graph.build import build_graph
+
+        if self._graph_cache is None:
+            self._graph_cache = build_graph(self)
+        g = self._graph_cache
+        return g if step is None else g.at(step)
+
+    def summary(self) -> str:
+        kinds: dict[str, int] = {}
+        for e in self.events:
+            kinds[e.kind] = kinds.get(e.kind, 0) + 1
+        parts = ", ".join(f"{v} {k}" for k, v in kinds.items())
+        state = "failed" if self.failed else "ok"
+        return f"Tape({len(self.events)} events: {parts}; {len(self.nodes)} nodes, {len(self.leaves)} leaves; {state})"
+
+    __repr__ = summary

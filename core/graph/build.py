@@ -1,0 +1,191 @@
+"""Turn a tape into a `Graph`: one pass over nodes, leaves, outputs, then backward events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..capture.events import BackwardEndEvent, BackwardNodeEvent, CallEvent, LeafGradEvent
+from ..capture.tape import Tape
+from .model import Cluster, Graph, GraphEdge, GraphNode
+
+
+def build_graph(tape: Tape) -> Graph:
+    g = Graph()
+    creator: dict[str, CallEvent] = {}
+    output_value = {}
+    for ev in tape.events:
+        if isinstance(ev, CallEvent):
+            for nid in ev.nodes:
+                creator[nid] = ev
+            for nid, snap in zip(ev.output_nodes, ev.outputs):
+                if nid is not None and nid not in output_value:
+                    output_value[nid] = snap
+
+    _add_leaves(g, tape)
+    slot_edges = _add_autograd_nodes(g, tape, creator, output_value)
+    output_edges = _add_outputs(g, tape)
+    _apply_backward(g, tape, slot_edges, output_edges)
+    _mark_contributing(g)
+    _add_clusters(g, tape)
+    return g
+
+
+def _add_leaves(g: Graph, tape: Tape) -> None:
+    for leaf in tape.leaves.values():
+        ev = tape.events[leaf.step] if 0 <= leaf.step < len(tape.events) else None
+        g.add_node(
+            GraphNode(
+                id=leaf.id,
+                kind=leaf.kind,
+                label=leaf.name,
+                key=f"{leaf.kind}:{leaf.name}",
+                module=leaf.module,
+                step=leaf.step,
+                shape=leaf.shape,
+                value=leaf.value,
+                source=getattr(ev, "source", None),
+            )
+        )
+
+
+def _add_autograd_nodes(g, tape, creator, output_value) -> dict:
+    ordinals: dict[tuple, int] = defaultdict(int)
+    slot_edges: dict[tuple[str, int], GraphEdge] = {}
+    for info in tape.nodes.values():
+        ev = creator.get(info.id)
+        module = info.module
+        if info.is_accumulate:
+            module = tape.leaves[info.leaf].module
+        k = ordinals[(module, info.name)]
+        ordinals[(module, info.name)] += 1
+        node = GraphNode(
+            id=info.id,
+            kind="accumulate" if info.is_accumulate else "op",
+            label=info.name,
+            key=f"{module or ''}/{info.name}#{k}",
+            op=ev.op if ev else None,
+            module=module,
+            step=info.step,
+            shape=info.output_shapes[0] if info.output_shapes else None,
+            source=ev.source if ev else None,
+            saved=info.saved,
+            value=output_value.get(info.id),
+        )
+        g.add_node(node)
+        if info.is_accumulate:
+            leaf = tape.leaves[info.leaf]
+            g.edges.append(GraphEdge(src=leaf.id, dst=info.id, shape=leaf.shape, step=info.step))
+    for info in tape.nodes.values():
+        for src, shape, slot in info.inputs:
+            edge = GraphEdge(src=src, dst=info.id, shape=shape, step=info.step)
+            g.edges.append(edge)
+            slot_edges[(info.id, slot)] = edge
+    return slot_edges
+
+
+def _add_outputs(g: Graph, tape: Tape) -> dict:
+    output_edges: dict[str, list[GraphEdge]] = defaultdict(list)
+    for k, out in enumerate(tape.outputs):
+        producer = g.nodes.get(out.node)
+        if producer is None:
+            continue
+        oid = f"o{k}"
+        g.add_node(
+            GraphNode(
+                id=oid,
+                kind="output",
+                label=out.name,
+                key=f"output:{out.name}",
+                module=None,
+                step=producer.step,
+                shape=out.shape,
+                source=producer.source,
+                value=producer.value,
+            )
+        )
+        edge = GraphEdge(src=out.node, dst=oid, shape=out.shape, step=producer.step)
+        g.edges.append(edge)
+        output_edges[out.node].append(edge)
+    return output_edges
+
+
+def _apply_backward(g, tape, slot_edges, output_edges) -> None:
+    executed_in_pass: dict[int, list[str]] = defaultdict(list)
+    leaf_edges = {e.dst: e for e in g.edges if g.nodes[e.src].kind in ("parameter", "input")}
+    for ev in tape.events:
+        if isinstance(ev, BackwardNodeEvent):
+            node = g.nodes.get(ev.node)
+            if node is None:
+                continue
+            received = ev.grads_received[0] if ev.grads_received else None
+            node.backward.append((ev.index, received))
+            executed_in_pass[ev.pass_index].append(ev.node)
+            for slot, sent in enumerate(ev.grads_sent):
+                edge = slot_edges.get((ev.node, slot))
+                if edge is not None:
+                    edge.backward.append((ev.index, sent))
+            if ev.node in leaf_edges:
+                leaf_edges[ev.node].backward.append((ev.index, received))
+            for edge in output_edges.get(ev.node, ()):
+                edge.backward.append((ev.index, received))
+                g.nodes[edge.dst].backward.append((ev.index, received))
+        elif isinstance(ev, LeafGradEvent):
+            leaf = g.nodes.get(ev.leaf)
+            if leaf is not None:
+                leaf.backward.append((ev.index, ev.grad))
+        elif isinstance(ev, BackwardEndEvent) and ev.ok and ev.freed:
+            for nid in executed_in_pass.get(ev.pass_index, ()):
+                if g.nodes[nid].freed_step is None:
+                    g.nodes[nid].freed_step = ev.index
+
+
+def _mark_contributing(g: Graph) -> None:
+    outputs = [n.id for n in g.nodes.values() if n.kind == "output"]
+    if not outputs:
+        return
+    incoming: dict[str, list[str]] = defaultdict(list)
+    for e in g.edges:
+        incoming[e.dst].append(e.src)
+    reached = set(outputs)
+    stack = list(outputs)
+    while stack:
+        for src in incoming.get(stack.pop(), ()):
+            if src not in reached:
+                reached.add(src)
+                stack.append(src)
+    for n in g.nodes.values():
+        n.contributes = n.id in reached
+
+
+def _add_clusters(g: Graph, tape: Tape) -> None:
+    classes = tape.module_classes
+    used: set[str] = set()
+    for n in g.nodes.values():
+        if n.module is not None and n.module in classes:
+            used.add(n.module)
+    # every ancestor of a used module is shown too, so the boxes nest
+    paths = set()
+    for path in used:
+        p = path
+        while p is not None and p not in paths:
+            paths.add(p)
+            p = _parent(p, classes)
+    for path in sorted(paths, key=lambda p: (p.count(".") + (p != ""), p)):
+        g.clusters[path] = Cluster(path=path, class_name=classes[path], parent=_parent(path, classes))
+    for c in g.clusters.values():
+        if c.parent is not None and c.parent in g.clusters:
+            g.clusters[c.parent].children.append(c.path)
+    for n in g.nodes.values():
+        if n.module in g.clusters:
+            g.clusters[n.module].nodes.append(n.id)
+
+
+def _parent(path: str, classes: dict) -> str | None:
+    if path == "":
+        return None
+    p = path
+    while "." in p:
+        p = p.rpartition(".")[0]
+        if p in classes:
+            return p
+    return "" if "" in classes else None

@@ -1,0 +1,51 @@
+"""What one run's graph has that another's lacks.
+
+Nodes match by their `key` (module path, label, position among same-labelled nodes in that
+module), never by object identity: two runs never share objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Graph
+
+
+@dataclass
+class GraphDiff:
+    only_a: list[str] = field(default_factory=list)  # node keys
+    only_b: list[str] = field(default_factory=list)
+    edges_only_a: list[tuple[str, str]] = field(default_factory=list)  # (src key, dst key)
+    edges_only_b: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.only_a or self.only_b or self.edges_only_a or self.edges_only_b)
+
+    @property
+    def empty(self) -> bool:
+        return not self
+
+    def summary(self) -> str:
+        if not self:
+            return "the graphs match"
+        return (
+            f"{len(self.only_b)} nodes new, {len(self.only_a)} gone; "
+            f"{len(self.edges_only_b)} edges new, {len(self.edges_only_a)} gone"
+        )
+
+
+def _edge_keys(g: Graph) -> list[tuple[str, str]]:
+    return [(g.nodes[e.src].key, g.nodes[e.dst].key) for e in g.edges]
+
+
+def diff(a: Graph, b: Graph) -> GraphDiff:
+    """Compare two graphs (e.g. two runs of a dynamic model)."""
+    ka = {n.key for n in a.nodes.values()}
+    kb = {n.key for n in b.nodes.values()}
+    ea, eb = set(_edge_keys(a)), set(_edge_keys(b))
+    return GraphDiff(
+        only_a=sorted(ka - kb),
+        only_b=sorted(kb - ka),
+        edges_only_a=sorted(ea - eb),
+        edges_only_b=sorted(eb - ea),
+    )
