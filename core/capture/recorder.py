@@ -55,7 +55,8 @@ class _FuncInfo:
         if func in _BACKWARD_FUNCS:
             self.kind = _BACKWARD
             self.signature = inspect.signature(func)
-        elif name in _SKIPPED_NAMES:
+        elif name in _SKIPPED_NAMES or (name.startswith("_") and not name.startswith("__")):
+            # private helpers (`_set_grad_enabled` from `with torch.no_grad()`) are plumbing
             self.kind = _SKIP
         elif name in _CONTROL_NAMES:
             self.kind = _CONTROL

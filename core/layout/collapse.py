@@ -1,0 +1,160 @@
+"""Folding module boxes into single nodes, so big models stay readable.
+
+Layout and drawing both work on `collapse(graph, collapsed)`, so they agree on which nodes
+exist. A collapsed cluster becomes a node `cluster:<path>` of kind "cluster" inside the
+parent module; edges to the outside are rerouted to it (kept one per original edge, with
+their shape and gradients), edges inside it are dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ..graph.model import Cluster, Graph, GraphNode
+
+CLUSTER_KIND = "cluster"
+
+
+def cluster_node_id(path: str) -> str:
+    return f"cluster:{path}"
+
+
+def subtree(graph: Graph, path: str) -> list[str]:
+    """The cluster and all clusters below it."""
+    out, stack = [], [path]
+    while stack:
+        p = stack.pop()
+        if p in graph.clusters:
+            out.append(p)
+            stack.extend(graph.clusters[p].children)
+    return out
+
+
+def depths(graph: Graph) -> dict[str, int]:
+    """Module-tree depth of each cluster: roots (the model itself) are 0."""
+    out: dict[str, int] = {}
+    for path in graph.clusters:
+        chain, p = [], path
+        while p is not None and p in graph.clusters and p not in out:
+            chain.append(p)
+            p = graph.clusters[p].parent
+        d = out[p] + 1 if p in out else 0
+        for q in reversed(chain):
+            out[q] = d
+            d += 1
+    return out
+
+
+def collapse(graph: Graph, collapsed) -> Graph:
+    """A new Graph where each cluster in `collapsed` (and everything below it) is one node.
+
+    Paths that are not clusters, or lie inside another collapsed cluster, are ignored.
+    Nodes and edges that survive are shared with `graph`, not copied.
+    """
+    collapsed = {p for p in collapsed if p in graph.clusters}
+    if not collapsed:
+        return graph
+    owner: dict[str, str] = {}  # node id -> id of the cluster node replacing it
+    hidden: set[str] = set()  # cluster paths that disappear
+    tops = [p for p in collapsed if not _has_collapsed_ancestor(graph, p, collapsed)]
+    members: dict[str, list[GraphNode]] = {}
+    for top in tops:
+        cid = cluster_node_id(top)
+        members[top] = []
+        for p in subtree(graph, top):
+            hidden.add(p)
+            for nid in graph.clusters[p].nodes:
+                if nid in graph.nodes:
+                    owner[nid] = cid
+                    members[top].append(graph.nodes[nid])
+
+    g = Graph()
+    g.step = graph.step
+    placed: set[str] = set()
+    for nid, n in graph.nodes.items():
+        cid = owner.get(nid)
+        if cid is None:
+            g.nodes[nid] = n
+        elif cid not in placed:  # the cluster node takes the place of its first member
+            placed.add(cid)
+            top = cid[len("cluster:"):]
+            g.nodes[cid] = _cluster_node(graph.clusters[top], members[top])
+    for e in graph.edges:
+        src, dst = owner.get(e.src, e.src), owner.get(e.dst, e.dst)
+        if src == dst and (e.src in owner or e.dst in owner):
+            continue  # inside one collapsed cluster
+        if src == e.src and dst == e.dst:
+            g.edges.append(e)
+        else:
+            f = copy.copy(e)
+            f.src, f.dst = src, dst
+            g.edges.append(f)
+    for path, c in graph.clusters.items():
+        if path in hidden:
+            continue
+        nodes = list(c.nodes) + [cluster_node_id(t) for t in tops if graph.clusters[t].parent == path]
+        g.clusters[path] = Cluster(
+            c.path, c.class_name, c.parent, [ch for ch in c.children if ch not in hidden],
+            [i for i in nodes if i in g.nodes],
+        )
+    return g
+
+
+def _has_collapsed_ancestor(graph: Graph, path: str, collapsed: set) -> bool:
+    p = graph.clusters[path].parent
+    while p is not None and p in graph.clusters:
+        if p in collapsed:
+            return True
+        p = graph.clusters[p].parent
+    return False
+
+
+def _cluster_node(c: Cluster, members: list[GraphNode]) -> GraphNode:
+    """One box standing for a whole module: it appears with its first node and counts as
+    run backward whenever any of its nodes did."""
+    backward = sorted({b[0] for n in members for b in n.backward})
+    return GraphNode(
+        id=cluster_node_id(c.path),
+        kind=CLUSTER_KIND,
+        label=c.label,
+        key=f"cluster:{c.path}",
+        op=c.class_name,
+        module=c.parent,
+        step=min((n.step for n in members), default=0),
+        shape=None,
+        contributes=any(n.contributes for n in members),
+        backward=[(i, None) for i in backward],
+    )
+
+
+def default_collapsed(graph: Graph, max_nodes: int = 300) -> frozenset:
+    """The clusters to collapse so at most `max_nodes` nodes show, keeping as much detail
+    as fits: all clusters at the deepest module depth D for which folding everything
+    deeper than D-1 fits. Nothing if the graph already fits; the most folded view (the
+    root modules) if nothing fits."""
+    if len(graph.nodes) <= max_nodes or not graph.clusters:
+        return frozenset()
+    depth = depths(graph)
+    node_depth: dict[str, int] = {}  # node id -> depth of its cluster
+    cluster_of: dict[str, str] = {}
+    for path, c in graph.clusters.items():
+        for nid in c.nodes:
+            if nid in graph.nodes:
+                node_depth[nid] = depth[path]
+                cluster_of[nid] = path
+    loose = len(graph.nodes) - len(node_depth)
+    parent = {p: c.parent for p, c in graph.clusters.items()}
+
+    def ancestor_at(path: str, d: int) -> str:
+        while depth[path] > d:
+            path = parent[path]
+        return path
+
+    best = None
+    for d in range(max(depth.values()), -1, -1):
+        shown = loose + sum(1 for nid, nd in node_depth.items() if nd < d)
+        folded = {ancestor_at(cluster_of[nid], d) for nid, nd in node_depth.items() if nd >= d}
+        best = frozenset(folded)
+        if shown + len(folded) <= max_nodes:
+            return best
+    return best

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Set up a local virtual environment and launch gradstudio or run its tests.
+
+    python3 dev.py app [args...]    # install into .venv (first time) and launch the app
+    python3 dev.py test [args...]   # install into .venv with test tools, run the tests
+
+The environment is reused: a second call skips installing unless pyproject.toml changed.
+Set PIP_CONSTRAINT to pin packages (CI pins the CPU build of torch that way).
+Only the standard library is used here, so any Python 3.10+ can run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("GRADSTUDIO_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _stamp(extras: str) -> str:
+    h = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    h.update(extras.encode())
+    h.update(os.environ.get("PIP_CONSTRAINT", "").encode())
+    return h.hexdigest()
+
+
+def ensure_env(extras: str = "") -> None:
+    if sys.version_info < (3, 10):
+        sys.exit(f"gradstudio needs Python 3.10 or newer; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp_file = VENV / ".gradstudio-installed"
+    want = _stamp(extras)
+    if stamp_file.exists() and stamp_file.read_text() == want:
+        return
+    target = f".[{extras}]" if extras else "."
+    print(f"installing gradstudio{'[' + extras + ']' if extras else ''} into {VENV} (first run takes a few minutes)", flush=True)
+    run([PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target])
+    stamp_file.write_text(want)
+
+
+def run(cmd, **kw) -> None:
+    code = subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
+    if code:
+        sys.exit(code)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in ("app", "test"):
+        sys.exit(__doc__)
+    what, rest = argv[0], argv[1:]
+    if what == "app":
+        ensure_env()
+        run([PYTHON, "-m", "gradstudio.gui", *rest])
+    else:
+        ensure_env("test")
+        env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+        print("checking import contracts (lint-imports)", flush=True)
+        run([BIN / "lint-imports", "--no-cache"], env=env)
+        run([PYTHON, "-m", "pytest", *rest], env=env)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,193 @@
+"""Backward recording: node order, gradients against torch, retained and freed graphs."""
+
+import pytest
+import torch
+from torch import nn
+
+from gradstudio.core import record
+from gradstudio.core.capture import BackwardEndEvent, BackwardNodeEvent, BackwardStartEvent, LeafGradEvent
+from gradstudio.core.examples import CascadeNet
+
+
+def mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+
+
+def of(tape, cls):
+    return [e for e in tape.events if isinstance(e, cls)]
+
+
+def assert_reverse_topological(tape):
+    """Autograd may run a node only after every node that consumes its output has run."""
+    order = {e.node: e.index for e in of(tape, BackwardNodeEvent)}
+    g = tape.graph()
+    for e in g.edges:
+        if e.src in order and e.dst in order:
+            assert order[e.dst] < order[e.src], f"{g.nodes[e.src].label} ran before its consumer {g.nodes[e.dst].label}"
+
+
+@pytest.mark.parametrize("make", [mlp, lambda: CascadeNet(widths=(4, 8), depth=1)], ids=["mlp", "cascade"])
+def test_backward_order_and_leaf_grads_match_torch(make):
+    model = make()
+    x = torch.randn(2, 4) if isinstance(model, nn.Sequential) else torch.randn(2, 3, 8, 8)
+    with record(model) as tape:
+        loss = model(x).pow(2).mean()
+        loss.backward()
+    assert_reverse_topological(tape)
+    g = tape.graph()
+    names = dict(model.named_parameters())
+    params = g.by_kind("parameter")
+    assert {p.label for p in params} == set(names)
+    for p in params:
+        torch.testing.assert_close(p.grad.values, names[p.label].grad)
+    # every node reachable from the loss ran exactly once
+    ran = [e.node for e in of(tape, BackwardNodeEvent)]
+    assert len(ran) == len(set(ran))
+    assert set(ran) == {n.id for n in g.nodes.values() if n.kind in ("op", "accumulate") and n.contributes}
+
+
+def test_backward_events_carry_gradients_in_and_out():
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with record() as tape:
+        y = x**3
+        loss = y.sum()
+        loss.backward()
+    g = tape.graph()
+    (pow_ev,) = [e for e in of(tape, BackwardNodeEvent) if g.nodes[e.node].label == "PowBackward0"]
+    torch.testing.assert_close(pow_ev.grads_received[0].values, torch.ones(3))
+    torch.testing.assert_close(pow_ev.grads_sent[0].values, 3 * x.detach() ** 2)
+    # the edge x -> pow carries that gradient, and the output node shows the seed gradient
+    (edge,) = [e for e in g.edges if e.dst == pow_ev.node]
+    torch.testing.assert_close(edge.grad.values, 3 * x.detach() ** 2)
+    (leaf_ev,) = of(tape, LeafGradEvent)
+    torch.testing.assert_close(leaf_ev.grad.values, x.grad)
+    start, end = of(tape, BackwardStartEvent)[0], of(tape, BackwardEndEvent)[0]
+    assert start.api == "Tensor.backward" and "loss.backward()" in start.source.text
+    assert end.ok and end.freed
+    assert all(n.freed for n in g.nodes.values() if n.kind == "op")
+
+
+def test_retain_graph_then_second_backward_accumulates():
+    model = mlp()
+    x = torch.randn(5, 4)
+    with record(model) as tape:
+        loss = model(x).sum()
+        loss.backward(retain_graph=True)
+        first = model[0].weight.grad.clone()
+        loss.backward()
+    starts = of(tape, BackwardStartEvent)
+    ends = of(tape, BackwardEndEvent)
+    assert [s.retain_graph for s in starts] == [True, False]
+    assert [e.freed for e in ends] == [False, True]
+    leaf = next(n for n in tape.graph().by_kind("parameter") if n.label == "0.weight")
+    assert len(leaf.backward) == 2
+    torch.testing.assert_close(leaf.backward[0][1].values, first)
+    torch.testing.assert_close(leaf.backward[1][1].values, 2 * first)  # accumulated, not replaced
+    # after the first pass nothing is freed yet; after the second, everything is
+    g1 = tape.graph(step=ends[0].index)
+    assert not any(n.freed for n in g1.nodes.values())
+    assert g1.saved_bytes >= 5 * 8 * 4  # tanh's result, at least, is held
+    assert all(n.freed for n in tape.graph().by_kind("op"))
+    assert tape.graph().saved_bytes == 0  # freed: nothing held any more
+
+
+def test_backward_through_freed_graph_reaches_caller_unchanged():
+    x = torch.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError) as recorded:
+        with record() as tape:
+            loss = (x.exp() * 2).sum()
+            loss.backward()
+            loss.backward()
+    x2 = torch.randn(3, requires_grad=True)
+    loss2 = (x2.exp() * 2).sum()
+    loss2.backward()
+    with pytest.raises(RuntimeError) as plain:
+        loss2.backward()
+    assert str(recorded.value) == str(plain.value)  # the very message PyTorch gives
+    ends = of(tape, BackwardEndEvent)
+    assert [e.ok for e in ends] == [True, False]
+    assert "backward through the graph a second time" in ends[1].error
+    assert tape.failed
+    assert tape.events[-1].kind == "error"
+    _assert_nothing_left_behind()
+
+
+def test_autograd_grad_is_recorded_and_leaves_grad_untouched():
+    x = torch.randn(4, requires_grad=True)
+    with record() as tape:
+        y = (x.sin() * x).sum()
+        (gx,) = torch.autograd.grad(y, x)
+    assert x.grad is None
+    start = of(tape, BackwardStartEvent)[0]
+    end = of(tape, BackwardEndEvent)[0]
+    assert start.api == "torch.autograd.grad"
+    torch.testing.assert_close(end.returned[0].values, gx)
+    torch.testing.assert_close(gx, x.detach().cos() * x.detach() + x.detach().sin())
+    assert of(tape, LeafGradEvent) == []
+    assert_reverse_topological(tape)
+
+
+def test_hooks_are_removed_after_backward():
+    model = mlp()
+    with record(model) as tape:
+        model(torch.randn(2, 4)).sum().backward()
+    assert len(of(tape, BackwardNodeEvent)) > 0
+    # a plain backward after recording records nothing and returns the same gradients
+    model.zero_grad()
+    model(torch.randn(2, 4)).sum().backward()
+    n = len(tape.events)
+    assert len(tape.events) == n
+    _assert_nothing_left_behind()
+
+
+def _assert_nothing_left_behind():
+    from torch.nn.modules import module as module_mod
+
+    assert not torch._C._is_torch_function_mode_enabled()
+    assert not module_mod._global_forward_hooks
+    assert not module_mod._global_forward_pre_hooks
+    assert torch.autograd.Function.apply.__func__.__name__ == "apply"
+
+
+def test_failure_midway_leaves_partial_tape_and_no_mode_or_hook():
+    model = mlp()
+    with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
+        with record(model) as tape:
+            h = model[0](torch.randn(2, 4))
+            model[2](h)  # 8 features into Linear(8, 3): fine
+            model[0](h)  # 8 features into Linear(4, 8): raises here
+    assert tape.failed
+    err = tape.events[-1]
+    assert err.kind == "error" and "mat1 and mat2" in err.message
+    assert "model[0](h)" in err.source.text  # the user's line, not torch's
+    assert [e.op for e in tape.events[:-1]] == ["randn", "linear", "linear"]
+    _assert_nothing_left_behind()
+    # a later plain forward is unaffected
+    out = model(torch.randn(1, 4))
+    assert out.shape == (1, 3)
+
+
+def test_zero_grad_skipped_shows_accumulation_across_two_batches():
+    model = mlp()
+    x = torch.randn(3, 4)
+    with record(model) as tape:
+        for _ in range(2):  # same batch twice, no zero_grad
+            model(x).sum().backward()
+    w = model[2].weight
+    grads = [e.grad.values for e in of(tape, LeafGradEvent) if tape.leaves[e.leaf].name == "2.weight"]
+    assert len(grads) == 2
+    torch.testing.assert_close(grads[1], 2 * grads[0])
+    torch.testing.assert_close(grads[1], w.grad)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_tensors_record_like_cpu():
+    model = mlp().cuda()
+    with record(model) as tape:
+        model(torch.randn(2, 4, device="cuda")).sum().backward()
+    g = tape.graph()
+    for p in g.by_kind("parameter"):
+        assert p.grad.values.device.type == "cpu"
+        torch.testing.assert_close(p.grad.values, dict(model.named_parameters())[p.label].grad.cpu())
+    assert_reverse_topological(tape)

@@ -1,0 +1,204 @@
+"""Forward recording: one event per torch call, the nodes it made, where it ran."""
+
+import torch
+from torch import nn
+
+from gradstudio.core import record
+from gradstudio.core.capture import CallEvent
+from gradstudio.core.examples import CascadeNet, Power
+
+
+def calls(tape):
+    return [e for e in tape.events if isinstance(e, CallEvent)]
+
+
+def test_power_records_pow_with_its_source_line_and_module():
+    cube = Power(3)
+    inp = torch.randn(100, requires_grad=True)
+    with record(cube) as tape:
+        output = cube(inp)
+    (ev,) = calls(tape)
+    assert ev.op == "pow"
+    assert [tape.nodes[n].name for n in ev.nodes] == ["AccumulateGrad", "PowBackward0"]
+    assert ev.module == ""  # the recorded model itself
+    assert ev.source.text.strip() == "return input**self.exponent"
+    assert ev.source.function == "forward"
+    assert ev.outputs[0].shape == (100,)
+    assert ev.outputs[0].requires_grad
+    torch.testing.assert_close(ev.outputs[0].values, output.detach())
+    assert ev.inputs[0].source == "l0"
+    assert tape.leaves["l0"].name == "inp"  # named after the user's variable
+    assert tape.leaves["l0"].kind == "input"
+
+
+def test_one_call_can_create_several_nodes():
+    logits = torch.randn(4, 3, requires_grad=True)
+    target = torch.tensor([0, 2, 1, 0])
+    with record() as tape:
+        torch.nn.functional.cross_entropy(logits, target)
+    (ev,) = calls(tape)
+    names = [tape.nodes[n].name for n in ev.nodes]
+    assert "LogSoftmaxBackward0" in names and "NllLossBackward0" in names
+
+
+def test_control_flow_records_bool_event_and_line():
+    x = torch.randn(5, requires_grad=True)
+    with record() as tape:
+        if x.sum() > 0:  # the branch line
+            y = x * 2
+        else:
+            y = x * -1
+    evs = calls(tape)
+    ops = [e.op for e in evs]
+    assert ops[:3] == ["sum", "gt", "__bool__"]
+    boolean = evs[2]
+    assert boolean.control_flow and boolean.nodes == []
+    assert "if x.sum() > 0:" in boolean.source.text
+    g = tape.graph()
+    sum_node = g.nodes[evs[0].nodes[-1]]
+    assert sum_node.label == "SumBackward0"
+    assert not sum_node.contributes  # created, but the output does not depend on it
+    assert g.nodes[evs[3].nodes[-1]].contributes
+    del y
+
+
+def test_calls_without_nodes_are_events_too():
+    w = torch.randn(3, requires_grad=True)
+    with record() as tape:
+        with torch.no_grad():
+            a = w * 2
+        n = torch.arange(5) + 1
+        v = (w * 3).sum().item()
+    evs = calls(tape)
+    assert evs[0].op == "mul" and evs[0].nodes == [] and not evs[0].grad_enabled
+    assert evs[1].op == "arange" and evs[1].nodes == []
+    assert evs[2].op == "add" and evs[2].nodes == []
+    assert evs[-1].op == "item" and evs[-1].control_flow
+    del a, n, v
+
+
+def test_nested_module_paths_from_named_modules():
+    torch.manual_seed(0)
+    net = CascadeNet(widths=(4, 8), depth=2)
+    with record(net) as tape:
+        net(torch.randn(2, 3, 8, 8))
+    paths = {e.module for e in calls(tape)}
+    assert "stages.0.blocks.0.conv1" in paths
+    assert "stages.2.blocks.1.bn2" in paths
+    assert "head" in paths
+    conv = next(e for e in calls(tape) if e.module == "stages.2.blocks.0.conv1")
+    assert conv.op == "conv2d"
+    stack = [tape.module_calls[i].path for i in conv.module_calls]
+    assert stack == ["", "stages", "stages.2", "stages.2.blocks", "stages.2.blocks.0", "stages.2.blocks.0.conv1"]
+    params = {leaf.name for leaf in tape.leaves.values() if leaf.kind == "parameter"}
+    assert "stages.2.blocks.0.conv1.weight" in params
+    assert "head.bias" in params
+    assert tape.module_classes["stages.2.blocks.0"] == "ResidualBlock"
+
+
+def test_module_call_boundaries_allow_stepping_over_a_call():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    with record(net) as tape:
+        net(torch.randn(2, 3)).sum()
+    first = tape.module_calls[1]  # "0": the first Linear
+    assert first.path == "0"
+    assert tape.events[first.start_event].op == "linear"
+    assert tape.events[first.end_event].module == "1"  # the first event after it returned
+
+
+def test_unrecorded_modules_are_named_by_their_variable():
+    cube = Power(3)
+    square = Power(2)
+    x = torch.randn(3, requires_grad=True)
+    with record() as tape:
+        cube(x) + square(x)
+    assert [e.module for e in calls(tape)] == ["cube", "square", None]
+
+
+def test_unnamed_inputs_get_numbered_names():
+    with record() as tape:
+        (torch.randn(2, requires_grad=True) * torch.randn(2, requires_grad=True)).sum()
+    names = sorted(leaf.name for leaf in tape.leaves.values())
+    assert names == ["input0", "input1"]
+
+
+def test_custom_autograd_function_is_an_event():
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = torch.randn(3, requires_grad=True)
+    with record() as tape:
+        y = Square.apply(x)
+    ev = calls(tape)[-1]
+    assert ev.op == "Square.apply"
+    assert [tape.nodes[n].name for n in ev.nodes][-1] == "SquareBackward"
+    assert torch.autograd.Function.apply.__func__.__name__ != "_patched_apply"  # restored afterwards
+    del y
+
+
+def test_in_place_op_creates_its_node_at_that_call():
+    x = torch.randn(4, requires_grad=True)
+    with record() as tape:
+        y = x * 1
+        y.add_(1)
+        y[0] = 5.0
+    evs = calls(tape)
+    assert [tape.nodes[n].name for n in evs[1].nodes] == ["AddBackward0"]
+    assert evs[2].op == "__setitem__"
+    assert "CopySlices" in [tape.nodes[n].name for n in evs[2].nodes]
+
+
+def test_saved_tensors_and_bytes_held():
+    lin = nn.Linear(64, 32)
+    x = torch.randn(16, 64, requires_grad=True)
+    with record(lin) as tape:
+        h = torch.relu(x)  # relu keeps its result; addmm keeps the same buffer as mat1
+        y = torch.tanh(lin(h))
+    g = tape.graph()
+    (addmm,) = g.by_label("AddmmBackward0")
+    saved = {s.name: s for s in addmm.saved}
+    assert saved["mat1"].shape == (16, 64) and saved["mat1"].nbytes == 16 * 64 * 4
+    assert not saved["mat1"].aliases_leaf
+    assert saved["mat2"].shape == (64, 32) and saved["mat2"].aliases_leaf  # the weight exists anyway
+    (tanh,) = g.by_label("TanhBackward0")
+    assert {s.name for s in tanh.saved} == {"result"}
+    # h (16x64, shared by relu and addmm, counted once) and tanh's result (16x32);
+    # the weight and x exist anyway and are not counted
+    assert g.saved_bytes == 16 * 64 * 4 + 16 * 32 * 4
+    del y
+
+
+def test_memory_budget_keeps_stats_but_drops_values():
+    x = torch.randn(1000, requires_grad=True)
+    with record(memory_budget=10_000) as tape:
+        y = x * 2
+        z = y.exp()
+    assert tape.values_truncated
+    last = calls(tape)[-1].outputs[0]
+    assert last.values is None and last.values_dropped
+    assert abs(last.stats.mean - float(z.detach().mean())) < 1e-4
+    assert last.stats.numel == 1000
+
+
+def test_stats_count_nan_and_inf_and_leave_them_out():
+    with record() as tape:
+        t = torch.tensor([1.0, float("nan"), 3.0, float("inf")]) * 1
+    s = calls(tape)[-1].outputs[0].stats
+    assert (s.nan_count, s.inf_count, s.min, s.max, s.mean) == (1, 1, 1.0, 3.0, 2.0)
+    del t
+
+
+def test_metadata_queries_are_not_events():
+    x = torch.randn(3, 4, requires_grad=True)
+    with record() as tape:
+        n = x.shape[0] + x.size(1) + x.dim()
+        y = x * n
+    assert [e.op for e in calls(tape)] == ["mul"]

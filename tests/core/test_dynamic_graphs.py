@@ -1,0 +1,103 @@
+"""Dynamic graphs: runs of the same model differ, and `diff` says how."""
+
+import random
+
+import torch
+
+from gradstudio.core import diff, record
+from gradstudio.core.examples import CascadeNet, Power, RandomDepthNet, ResidualBlock, Stage, VariableLengthRNN
+
+
+def record_random_depth(net, x):
+    with record(net) as tape:
+        net(x).sum().backward()
+    return tape, net.last_depth
+
+
+def test_random_depth_diff_is_empty_iff_depths_match():
+    net = RandomDepthNet(features=4, rng=random.Random(3))
+    x = torch.randn(2, 4)
+    runs = [record_random_depth(net, x) for _ in range(8)]
+    depths = [d for _, d in runs]
+    assert len(set(depths)) > 1, "seed should give different depths"
+    for tape_a, da in runs[:3]:
+        for tape_b, db in runs:
+            d = diff(tape_a.graph(), tape_b.graph())
+            assert bool(d) == (da != db), (da, db, d.summary())
+    # the shared layer: one weight leaf, used `depth` times
+    tape, depth = runs[0]
+    g = tape.graph()
+    assert len(g.by_label("shared.weight")) == 1
+    assert len(g.by_label("AddmmBackward0")) == depth
+    weight = g.by_label("shared.weight")[0]
+    (acc,) = [e.dst for e in g.edges if e.src == weight.id]
+    assert len([e for e in g.edges if e.src == acc]) == depth  # one AccumulateGrad feeds every use
+
+
+def test_diff_names_the_nodes_only_one_run_has():
+    net = RandomDepthNet(features=4)
+    x = torch.randn(1, 4)
+    net.rng = random.Random(0)
+    tapes = {}
+    while len(tapes) < 2:
+        tape, depth = record_random_depth(net, x)
+        tapes.setdefault(depth, tape)
+    (da, ta), (db, tb) = sorted(tapes.items())
+    d = diff(ta.graph(), tb.graph())
+    added = [k for k in d.only_b if "AddmmBackward0" in k]
+    assert len(added) == db - da
+    assert d.only_a == []
+
+
+def test_variable_length_rnn_graph_grows_with_the_input():
+    torch.manual_seed(0)
+    rnn = VariableLengthRNN(input_size=3, hidden_size=5)
+    sizes = {}
+    for length in (1, 3, 7):
+        with record(rnn) as tape:
+            rnn(torch.randn(length, 2, 3)).sum().backward()
+        g = tape.graph()
+        sizes[length] = len(g.by_label("TanhBackward0"))
+        assert {e.module for e in tape.forward_events} <= {None, "", "cell", "readout"}
+    assert sizes == {1: 1, 3: 3, 7: 7}
+
+
+def test_seed_hierarchy_clusters_nest_like_the_modules():
+    net = CascadeNet(widths=(4, 8), depth=2)
+    with record(net) as tape:
+        net(torch.randn(1, 3, 8, 8)).sum().backward()
+    g = tape.graph()
+    block = g.clusters["stages.0.blocks.1"]
+    assert block.class_name == "ResidualBlock"
+    assert block.parent == "stages.0.blocks"
+    assert g.clusters["stages.0"].class_name == "Stage"
+    assert g.clusters["stages.0"].parent == "stages"
+    assert g.clusters[""].class_name == "CascadeNet"
+    # the residual add is created in the block itself, the convs in their own modules
+    assert any(g.nodes[n].label == "AddBackward0" for n in block.nodes)
+    assert [g.nodes[n].label for n in g.clusters["stages.0.blocks.1.conv1"].nodes].count("ConvolutionBackward0") == 1
+    # parameters sit with the module that owns them
+    w = next(n for n in g.by_kind("parameter") if n.label == "stages.0.blocks.1.conv1.weight")
+    assert w.module == "stages.0.blocks.1.conv1"
+    assert isinstance(Stage(4, 1).blocks[0], ResidualBlock)
+
+
+def test_power_graph_is_the_seed_picture():
+    cube = Power(3)
+    inp = torch.randn(100, requires_grad=True)
+    with record(cube) as tape:
+        output = cube(inp)
+        output.mean().backward()
+    g = tape.graph()
+    assert sorted(n.label for n in g.nodes.values()) == sorted(
+        ["inp", "AccumulateGrad", "PowBackward0", "MeanBackward0", "output"]
+    )
+    torch.testing.assert_close(g.by_label("inp")[0].grad.values, 3 * inp.detach() ** 2 / 100)
+
+
+def test_graph_at_step_shows_only_nodes_created_so_far():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU())
+    with record(net) as tape:
+        net(torch.randn(1, 2)).sum()
+    counts = [len(tape.graph(step=k).by_kind("op")) for k in range(len(tape.events))]
+    assert counts == [0, 2, 3, 4]  # randn; linear (addmm + the weight transpose); relu; sum
