@@ -30,36 +30,35 @@ class TensorStats:
 
     @staticmethod
     def of(tensor: torch.Tensor) -> "TensorStats":
+        """Two passes over the data in the common all-finite case (min/max, then mean/var);
+        the slower counting path runs only when min/max show a NaN or an Inf."""
         t = tensor.detach()
         numel = t.numel()
         if numel == 0:
             return TensorStats(math.nan, math.nan, math.nan, math.nan, 0.0, 0, 0, 0)
         if t.is_complex():
             t = t.abs()
-        if not t.is_floating_point():
+        if t.dtype == torch.bool or not t.is_floating_point():
             t = t.to(torch.float64)
         elif t.dtype in (torch.float16, torch.bfloat16):
             t = t.float()
-        nan = torch.isnan(t)
-        inf = torch.isinf(t)
-        nan_count = int(nan.sum())
-        inf_count = int(inf.sum())
-        if nan_count or inf_count:
-            t = t[~(nan | inf)]
-        if t.numel() == 0:
-            return TensorStats(math.nan, math.nan, math.nan, math.nan, math.nan, nan_count, inf_count, numel)
-        lo, hi = torch.aminmax(t)
-        std = float(t.std()) if t.numel() > 1 else 0.0
-        return TensorStats(
-            min=float(lo),
-            max=float(hi),
-            mean=float(t.mean()),
-            std=std,
-            norm=float(torch.linalg.vector_norm(t)),
-            nan_count=nan_count,
-            inf_count=inf_count,
-            numel=numel,
-        )
+        lo, hi = (float(v) for v in torch.aminmax(t))
+        nan_count = inf_count = 0
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            finite = torch.isfinite(t)
+            nan_count = int(torch.isnan(t).sum())
+            inf_count = numel - nan_count - int(finite.sum())
+            t = t[finite]
+            if t.numel() == 0:
+                return TensorStats(math.nan, math.nan, math.nan, math.nan, math.nan, nan_count, inf_count, numel)
+            lo, hi = (float(v) for v in torch.aminmax(t))
+        n = t.numel()
+        var, mean = torch.var_mean(t, correction=0)
+        var, mean = float(var), float(mean)
+        # norm from the same pass: sum(x^2) = n * (var + mean^2)
+        norm = math.sqrt(max(n * (var + mean * mean), 0.0))
+        std = math.sqrt(var * n / (n - 1)) if n > 1 else 0.0
+        return TensorStats(lo, hi, mean, std, norm, nan_count, inf_count, numel)
 
 
 class MemoryBudget:
