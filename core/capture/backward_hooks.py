@@ -13,21 +13,21 @@ from .snapshot import TensorSnapshot
 from .tape import Tape
 
 
-def _snap(t, tape: Tape):
-    if t is None:
-        return None
-    return TensorSnapshot(t, tape.budget)
+def _snap(t, tape: Tape) -> TensorSnapshot | None:
+    return None if t is None else tape.store.snapshot(t)
 
 
 class BackwardHooks:
     """Installs hooks for one backward pass; use as a context manager."""
 
-    def __init__(self, tape: Tape, pass_index: int, nodes: dict, leaves: dict):
-        """nodes: node id -> autograd node; leaves: leaf id -> (tensor, AccumulateGrad node id)."""
+    def __init__(self, tape: Tape, pass_index: int, nodes: dict, leaves: dict, skip_sent: dict | None = None):
+        """nodes: node id -> autograd node; leaves: leaf id -> (tensor, AccumulateGrad node id);
+        skip_sent: node id -> slots whose sent gradient equals what the producer receives."""
         self.tape = tape
         self.pass_index = pass_index
         self.nodes = nodes
         self.leaves = leaves
+        self.skip_sent = skip_sent or {}
         self.handles = []
 
     def __enter__(self):
@@ -47,6 +47,7 @@ class BackwardHooks:
 
     def _node_hook(self, node_id: str):
         tape, pass_index = self.tape, self.pass_index
+        skip = self.skip_sent.get(node_id, frozenset())
 
         def hook(grad_inputs, grad_outputs):
             with torch.no_grad():
@@ -56,7 +57,8 @@ class BackwardHooks:
                     pass_index=pass_index,
                     node=node_id,
                     grads_received=[_snap(g, tape) for g in grad_outputs],
-                    grads_sent=[_snap(g, tape) for g in grad_inputs],
+                    grads_sent=[None if i in skip else _snap(g, tape) for i, g in enumerate(grad_inputs)],
+                    sent_as_received=skip,
                 )
             return None  # returning a value would replace the gradients
 

@@ -66,6 +66,8 @@ class BackwardNodeEvent(Event):
     node: str = ""
     grads_received: list[TensorSnapshot | None] = field(default_factory=list)
     grads_sent: list[TensorSnapshot | None] = field(default_factory=list)
+    # slots whose sent gradient is not stored here: it is the producer's grads_received
+    sent_as_received: frozenset = frozenset()
 
 
 @dataclass

@@ -20,7 +20,6 @@ from . import autograd_nodes as an
 from .backward_hooks import BackwardHooks
 from .events import BackwardEndEvent, BackwardStartEvent, CallEvent, ErrorEvent, InputRef
 from .modules import ModuleTracker, find_variable_name, user_frames
-from .snapshot import TensorSnapshot
 from .source import SourceLocation, _is_internal, user_location
 from .tape import DEFAULT_MEMORY_BUDGET, LeafInfo, NodeInfo, OutputInfo, Tape
 
@@ -41,12 +40,20 @@ _CONTROL_NAMES = frozenset(
 _BACKWARD_FUNCS = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
 
 
+_INPLACE_DUNDERS = frozenset(
+    "__setitem__ __iadd__ __isub__ __imul__ __itruediv__ __ifloordiv__ __imod__ __ipow__ __imatmul__ "
+    "__iand__ __ior__ __ixor__ __ilshift__ __irshift__".split()
+)
+
+
 class _FuncInfo:
-    __slots__ = ("kind", "op", "qualname", "signature")
+    __slots__ = ("kind", "op", "qualname", "signature", "inplace")
 
     def __init__(self, func):
         name = getattr(func, "__name__", None) or type(func).__name__
         self.op = name
+        # writes into its first argument: snapshots of that storage must be copied first
+        self.inplace = name in _INPLACE_DUNDERS or (name.endswith("_") and not name.endswith("__"))
         try:
             self.qualname = torch.overrides.resolve_name(func) or name
         except Exception:
@@ -129,11 +136,13 @@ class _Recorder(TorchFunctionMode):
         if not tape.outputs:
             for node_id, shape in self._last_outputs:
                 tape.outputs.append(OutputInfo(node=node_id, name="output", shape=shape))
-        # The tape is plain data from here on: let the graph and its tensors go.
+        # The tape is plain data from here on: let the graph and its tensors go, then copy
+        # the snapshots of tensors that someone else can still change.
         self._fns.clear()
         self._fn_ids.clear()
         self._leaf_tensors.clear()
         self._leaf_ids.clear()
+        tape.store.settle()
 
     # -- forward -----------------------------------------------------------------------
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -142,7 +151,11 @@ class _Recorder(TorchFunctionMode):
         info = _func_info.get(func)
         if info is None:
             info = _func_info[func] = _FuncInfo(func)
-        if info.kind == _SKIP or threading.get_ident() != self.thread:
+        if threading.get_ident() != self.thread:
+            return func(*args, **kwargs)
+        if args and (info.inplace or (kwargs and ("out" in kwargs or kwargs.get("inplace") is True))):
+            self._before_write(args[0], kwargs.get("out"))
+        if info.kind == _SKIP:
             return func(*args, **kwargs)
         if info.kind == _BACKWARD:
             return self._backward(func, info, args, kwargs)
@@ -150,6 +163,11 @@ class _Recorder(TorchFunctionMode):
         out = func(*args, **kwargs)
         self._record_call(info.op, info.qualname, info.kind == _CONTROL, args, kwargs, out, loc)
         return out
+
+    def _before_write(self, target, out) -> None:
+        store = self.tape.store
+        for t in _tensors(target, _tensors(out, [])):
+            store.before_write(t)
 
     def record_custom_function(self, cls, apply, args, kwargs):
         """A custom `torch.autograd.Function` is applied outside torch function handling."""
@@ -179,7 +197,7 @@ class _Recorder(TorchFunctionMode):
             qualname=qualname,
             nodes=new_ids,
             inputs=[InputRef(self._source_of(t, step), tuple(t.shape), t.requires_grad) for t in ins],
-            outputs=[TensorSnapshot(t, tape.budget) for t in outs],
+            outputs=[tape.store.snapshot(t) for t in outs],
             output_nodes=[None if t.grad_fn is None else self._fn_ids.get(id(t.grad_fn)) for t in outs],
             module=self.tracker.current_path,
             module_calls=self.tracker.current_calls,
@@ -215,7 +233,7 @@ class _Recorder(TorchFunctionMode):
         for fn in fns:  # edges, once every new node has an id
             info = tape.nodes[self._fn_ids[id(fn)]]
             info.inputs = [
-                (self._fn_ids[id(nxt)], an.edge_shape(nxt, nr), slot)
+                (self._fn_ids[id(nxt)], an.edge_shape(nxt, nr), slot, nr)
                 for slot, (nxt, nr) in enumerate(fn.next_functions)
                 if nxt is not None
             ]
@@ -248,7 +266,7 @@ class _Recorder(TorchFunctionMode):
         if key is not None:
             self._leaf_storages.add(key)
         with torch.no_grad():
-            snap = TensorSnapshot(t, tape.budget)
+            snap = tape.store.snapshot(t)
         tape.leaves[leaf_id] = LeafInfo(
             id=leaf_id,
             name=name,
@@ -292,7 +310,10 @@ class _Recorder(TorchFunctionMode):
             if node.saved is None:  # look before backward frees them
                 node.saved = an.inspect_saved(fn, self._leaf_storages)
             if node.leaf is not None:
-                hook_leaves[node.leaf] = (self._leaf_tensors[node.leaf], node_id)
+                leaf_tensor = self._leaf_tensors[node.leaf]
+                hook_leaves[node.leaf] = (leaf_tensor, node_id)
+                if leaf_tensor.grad is not None:  # autograd will add into it in place
+                    tape.store.before_write(leaf_tensor.grad)
 
         names = user_frames(self.entry_frame, skip=2)
         for t in roots:
@@ -301,6 +322,23 @@ class _Recorder(TorchFunctionMode):
                 if not any(o.node == node_id for o in tape.outputs):
                     name = find_variable_name(t, names) or "output"
                     tape.outputs.append(OutputInfo(node=node_id, name=name, shape=tuple(t.shape)))
+
+        # A gradient sent along the only edge into a producer's output is exactly what that
+        # producer receives: snapshot it once, on the receiving side. (Not with `inputs=`:
+        # there the producer may never run.)
+        skip_sent: dict[str, frozenset] = {}
+        if params.get("inputs") is None and func is not torch.autograd.grad:
+            consumers: dict[tuple, int] = {}
+            for fn in reachable:
+                for nxt, nr in fn.next_functions:
+                    if nxt is not None:
+                        consumers[(id(nxt), nr)] = consumers.get((id(nxt), nr), 0) + 1
+            for fn in reachable:
+                slots = frozenset(
+                    i for i, (nxt, nr) in enumerate(fn.next_functions) if nxt is not None and consumers[(id(nxt), nr)] == 1
+                )
+                if slots:
+                    skip_sent[self._fn_ids[id(fn)]] = slots
 
         pass_index = tape.backward_passes
         tape.backward_passes += 1
@@ -318,7 +356,7 @@ class _Recorder(TorchFunctionMode):
             source=loc,
         )
         try:
-            with BackwardHooks(tape, pass_index, hook_nodes, hook_leaves):
+            with BackwardHooks(tape, pass_index, hook_nodes, hook_leaves, skip_sent):
                 result = func(*args, **kwargs)
         except BaseException as e:
             tape.append(
@@ -328,7 +366,7 @@ class _Recorder(TorchFunctionMode):
         returned = []
         if func is torch.autograd.grad and result is not None:
             with torch.no_grad():
-                returned = [None if g is None else TensorSnapshot(g, tape.budget) for g in _tensors_or_none(result)]
+                returned = [None if g is None else tape.store.snapshot(g) for g in _tensors_or_none(result)]
         tape.append(
             BackwardEndEvent, kind="backward_end", pass_index=pass_index, ok=True, freed=not retain, returned=returned
         )

@@ -1,15 +1,21 @@
 """Tensor snapshots: what a tape remembers about a tensor at one moment.
 
-Copying values is the expensive part of recording, so a snapshot keeps a detached CPU copy
-only while the tape's memory budget allows and computes statistics lazily from that copy.
-Past the budget it computes the statistics at once (they are always available) and drops
-the values, and the tape says so.
+Copying every tensor a run makes would cost more than the run itself, so a snapshot starts
+as a *reference* (copy-on-write): it keeps the tensor and its version counter, and is turned
+into a real copy only when the tensor could change under it:
+- before an in-place op on the same storage (the recorder sees every in-place call),
+- before a backward pass that accumulates into a `.grad` it references,
+- when the recording ends, if anyone else can still reach the tensor.
+Intermediates nobody else holds never change, so they are never copied. The memory budget
+limits what the tape keeps alive; past it a snapshot computes its statistics at once and
+keeps no values (statistics are always available), and the tape says so.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -82,38 +88,78 @@ class MemoryBudget:
 class TensorSnapshot:
     """Shape, dtype, device and statistics of a tensor, plus its values within the budget."""
 
-    __slots__ = ("shape", "dtype", "device", "requires_grad", "_values", "_stats", "values_dropped")
+    __slots__ = (
+        "shape", "dtype", "device", "requires_grad", "_ref", "_version", "_origin",
+        "_values", "_stats", "values_dropped", "stale", "__weakref__",
+    )
 
-    def __init__(self, tensor: torch.Tensor, budget: MemoryBudget | None):
+    def __init__(self, tensor: torch.Tensor, budget: MemoryBudget | None, store: "SnapshotStore | None" = None):
         self.shape = tuple(tensor.shape)
         self.dtype = str(tensor.dtype).removeprefix("torch.")
         self.device = str(tensor.device)
         self.requires_grad = bool(tensor.requires_grad)
         self._stats: TensorStats | None = None
         self._values: torch.Tensor | None = None
+        self._ref: torch.Tensor | None = None
+        self._origin = None
+        self.stale = False
         nbytes = tensor.numel() * tensor.element_size()
         if budget is not None and budget.take(nbytes):
-            with torch.no_grad():
-                if tensor.device.type == "cpu":
-                    self._values = tensor.detach().clone()
-                else:
-                    self._values = tensor.detach().to("cpu", copy=True)
             self.values_dropped = False
+            if store is not None:
+                self._ref = tensor.detach()  # shares storage and version counter
+                self._version = tensor._version
+                self._origin = weakref.ref(tensor)
+                store.track(self)
+            else:
+                self._values = _copy(tensor)
         else:
             # Statistics are promised always, so compute them now while the tensor is here.
             with torch.no_grad():
                 self._stats = TensorStats.of(tensor)
             self.values_dropped = True
 
+    # -- copy-on-write -----------------------------------------------------------------
+    @property
+    def pending(self) -> bool:
+        return self._ref is not None
+
+    def materialize(self) -> None:
+        """Turn the reference into a copy now (the tensor may change after this)."""
+        ref = self._ref
+        if ref is None:
+            return
+        if ref._version == self._version:
+            self._values = _copy(ref)
+        else:  # changed in a way the recorder could not see coming
+            self.stale = True
+            self.values_dropped = True
+        self._ref = None
+        self._origin = None
+
+    def reachable_elsewhere(self) -> bool:
+        """The recorded tensor object is still alive: its owner could change it later."""
+        return self._origin is not None and self._origin() is not None
+
     @property
     def values(self) -> torch.Tensor | None:
-        """A detached CPU copy of the values, or None when the tape's budget was spent."""
+        """A detached CPU copy of the values; None when the budget was spent (or, rarely,
+        the tensor was changed in place before it could be copied: `stale`)."""
+        ref = self._ref
+        if ref is not None:
+            if ref._version != self._version:
+                self.materialize()
+            else:
+                return ref if ref.device.type == "cpu" else ref.cpu()
         return self._values
 
     @property
     def stats(self) -> TensorStats:
         if self._stats is None:
-            self._stats = TensorStats.of(self._values)  # type: ignore[arg-type]
+            values = self.values
+            if values is None:  # stale: the numbers are gone
+                return TensorStats(math.nan, math.nan, math.nan, math.nan, math.nan, 0, 0, self.numel)
+            self._stats = TensorStats.of(values)
         return self._stats
 
     @property
@@ -148,3 +194,63 @@ class TensorSnapshot:
 
 def _json_float(x: float):
     return None if (isinstance(x, float) and not math.isfinite(x)) else x
+
+
+def _copy(tensor: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        if tensor.device.type == "cpu":
+            return tensor.detach().clone()
+        return tensor.detach().to("cpu", copy=True)
+
+
+def _storage_key(t: torch.Tensor):
+    try:
+        return (t.device.type, t.device.index, t.untyped_storage().data_ptr())
+    except Exception:  # no storage (meta tensors, some subclasses): never changes under us
+        return None
+
+
+class SnapshotStore:
+    """Makes the snapshots of one tape, and copies them before their tensors can change."""
+
+    def __init__(self, budget: MemoryBudget):
+        self.budget = budget
+        self._pending: dict = {}  # storage key -> list of weak references to snapshots
+        self._lock = threading.Lock()
+
+    def snapshot(self, tensor: torch.Tensor) -> TensorSnapshot:
+        return TensorSnapshot(tensor, self.budget, self)
+
+    def track(self, snap: TensorSnapshot) -> None:
+        key = _storage_key(snap._ref)
+        if key is None:
+            snap.materialize()
+            return
+        with self._lock:
+            self._pending.setdefault(key, []).append(weakref.ref(snap))
+
+    def before_write(self, tensor: torch.Tensor) -> None:
+        """`tensor` is about to be changed in place: copy every snapshot sharing its storage."""
+        if not self._pending:
+            return
+        key = _storage_key(tensor)
+        with self._lock:
+            refs = self._pending.pop(key, ())
+        for r in refs:
+            snap = r()
+            if snap is not None:
+                snap.materialize()
+
+    def settle(self) -> None:
+        """The recording ends: copy what someone else could still change; the rest (tensors
+        only the tape can reach) stays a reference forever."""
+        with self._lock:
+            groups, self._pending = self._pending, {}
+        for refs in groups.values():
+            snaps = [s for s in (r() for r in refs) if s is not None and s.pending]
+            if any(s.reachable_elsewhere() for s in snaps):
+                for s in snaps:
+                    s.materialize()
+            else:
+                for s in snaps:
+                    s._origin = None

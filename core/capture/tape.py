@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .events import CallEvent, Event, ModuleCall
-from .snapshot import MemoryBudget, TensorSnapshot
+from .snapshot import MemoryBudget, SnapshotStore, TensorSnapshot
 
 DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024
 
@@ -33,8 +33,9 @@ class NodeInfo:
     step: int  # index of the event that created it; -1 if it existed before recording
     module: str | None
     module_call: int | None
-    # (producer id, shape, slot): slot indexes next_functions, and so the gradients it sends
-    inputs: list[tuple[str, tuple | None, int]] = field(default_factory=list)
+    # (producer id, shape, slot, producer output nr): slot indexes next_functions, and so
+    # the gradients this node sends; the output nr picks what the producer receives
+    inputs: list[tuple[str, tuple | None, int, int]] = field(default_factory=list)
     output_shapes: list[tuple | None] = field(default_factory=list)
     leaf: str | None = None  # for AccumulateGrad: the leaf it accumulates into
     saved: list[SavedTensorInfo] | None = None  # None: not (yet) inspected
@@ -92,6 +93,7 @@ class Tape:
         self.failed = False
         self.error: BaseException | None = None
         self.budget = MemoryBudget(memory_budget)
+        self.store = SnapshotStore(self.budget)
         self.backward_passes = 0
         self._lock = threading.Lock()
         self._graph_cache = None

@@ -76,10 +76,10 @@ def _add_autograd_nodes(g, tape, creator, output_value) -> dict:
             leaf = tape.leaves[info.leaf]
             g.edges.append(GraphEdge(src=leaf.id, dst=info.id, shape=leaf.shape, step=info.step))
     for info in tape.nodes.values():
-        for src, shape, slot in info.inputs:
+        for src, shape, slot, nr in info.inputs:
             edge = GraphEdge(src=src, dst=info.id, shape=shape, step=info.step)
             g.edges.append(edge)
-            slot_edges[(info.id, slot)] = edge
+            slot_edges[(info.id, slot)] = (edge, nr)
     return slot_edges
 
 
@@ -112,23 +112,31 @@ def _add_outputs(g: Graph, tape: Tape) -> dict:
 def _apply_backward(g, tape, slot_edges, output_edges) -> None:
     executed_in_pass: dict[int, list[str]] = defaultdict(list)
     leaf_edges = {e.dst: e for e in g.edges if g.nodes[e.src].kind in ("parameter", "input")}
+    received: dict[tuple[int, str], list] = {}  # (pass, node) -> grads it received
+    deferred = []  # edges whose gradient is what their producer received
     for ev in tape.events:
         if isinstance(ev, BackwardNodeEvent):
             node = g.nodes.get(ev.node)
             if node is None:
                 continue
-            received = ev.grads_received[0] if ev.grads_received else None
-            node.backward.append((ev.index, received))
+            received[(ev.pass_index, ev.node)] = ev.grads_received
+            first = ev.grads_received[0] if ev.grads_received else None
+            node.backward.append((ev.index, first))
             executed_in_pass[ev.pass_index].append(ev.node)
             for slot, sent in enumerate(ev.grads_sent):
-                edge = slot_edges.get((ev.node, slot))
-                if edge is not None:
+                found = slot_edges.get((ev.node, slot))
+                if found is None:
+                    continue
+                edge, nr = found
+                if slot in ev.sent_as_received:
+                    deferred.append((edge, ev.index, ev.pass_index, nr))
+                else:
                     edge.backward.append((ev.index, sent))
             if ev.node in leaf_edges:
-                leaf_edges[ev.node].backward.append((ev.index, received))
+                leaf_edges[ev.node].backward.append((ev.index, first))
             for edge in output_edges.get(ev.node, ()):
-                edge.backward.append((ev.index, received))
-                g.nodes[edge.dst].backward.append((ev.index, received))
+                edge.backward.append((ev.index, first))
+                g.nodes[edge.dst].backward.append((ev.index, first))
         elif isinstance(ev, LeafGradEvent):
             leaf = g.nodes.get(ev.leaf)
             if leaf is not None:
@@ -137,6 +145,11 @@ def _apply_backward(g, tape, slot_edges, output_edges) -> None:
             for nid in executed_in_pass.get(ev.pass_index, ()):
                 if g.nodes[nid].freed_step is None:
                     g.nodes[nid].freed_step = ev.index
+    for edge, index, pass_index, nr in deferred:
+        grads = received.get((pass_index, edge.src))
+        edge.backward.append((index, grads[nr] if grads and nr < len(grads) else None))
+    for edge in g.edges:
+        edge.backward.sort(key=lambda b: b[0])
 
 
 def _mark_contributing(g: Graph) -> None:

@@ -56,7 +56,8 @@ def test_backward_events_carry_gradients_in_and_out():
     g = tape.graph()
     (pow_ev,) = [e for e in of(tape, BackwardNodeEvent) if g.nodes[e.node].label == "PowBackward0"]
     torch.testing.assert_close(pow_ev.grads_received[0].values, torch.ones(3))
-    torch.testing.assert_close(pow_ev.grads_sent[0].values, 3 * x.detach() ** 2)
+    # x feeds only pow: what pow sends is what x's AccumulateGrad receives, stored once
+    assert pow_ev.sent_as_received == {0} and pow_ev.grads_sent == [None]
     # the edge x -> pow carries that gradient, and the output node shows the seed gradient
     (edge,) = [e for e in g.edges if e.dst == pow_ev.node]
     torch.testing.assert_close(edge.grad.values, 3 * x.detach() ** 2)
@@ -191,3 +192,17 @@ def test_cuda_tensors_record_like_cpu():
         assert p.grad.values.device.type == "cpu"
         torch.testing.assert_close(p.grad.values, dict(model.named_parameters())[p.label].grad.cpu())
     assert_reverse_topological(tape)
+
+
+def test_gradients_sent_to_a_shared_producer_are_kept_per_edge():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with record() as tape:
+        h = x * 1
+        y = (h * 3 + h.exp()).sum()  # h has two consumers: each edge carries its own gradient
+        y.backward()
+    g = tape.graph()
+    (h_node,) = [n for n in g.by_label("MulBackward0") if n.step == 0]
+    into_h_consumers = {g.nodes[e.dst].label: e.grad.values for e in g.edges if e.src == h_node.id}
+    torch.testing.assert_close(into_h_consumers["MulBackward0"], torch.full((2,), 3.0))
+    torch.testing.assert_close(into_h_consumers["ExpBackward0"], torch.tensor([1.0, 2.0]).exp())
+    torch.testing.assert_close(h_node.grad.values, 3 + torch.tensor([1.0, 2.0]).exp())

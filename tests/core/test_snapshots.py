@@ -1,0 +1,77 @@
+"""Snapshots are copy-on-write: they must still show the values as they were at their step."""
+
+import torch
+from torch import nn
+
+from gradstudio.core import record
+from gradstudio.core.capture import CallEvent, LeafGradEvent
+
+
+def outputs_of(tape, op):
+    return [e.outputs[0] for e in tape.events if isinstance(e, CallEvent) and e.op == op]
+
+
+def test_in_place_op_after_snapshot_keeps_the_old_values():
+    x = torch.arange(4.0, requires_grad=True)
+    with record() as tape:
+        y = x * 2
+        y.add_(1)
+        y[0] = 100.0
+    (mul,) = outputs_of(tape, "mul")
+    torch.testing.assert_close(mul.values, torch.tensor([0.0, 2.0, 4.0, 6.0]))
+    (add,) = outputs_of(tape, "add_")
+    torch.testing.assert_close(add.values, torch.tensor([1.0, 3.0, 5.0, 7.0]))
+    assert not mul.stale
+
+
+def test_inplace_relu_does_not_rewrite_the_batchnorm_output():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(inplace=True))
+    x = torch.randn(2, 1, 5, 5)
+    with record(net) as tape:
+        net(x)
+    (bn,) = outputs_of(tape, "batch_norm")
+    assert bn.values.min() < 0  # a normalised output has negatives; relu_ must not show here
+    (relu,) = outputs_of(tape, "relu")  # F.relu(..., inplace=True)
+    assert relu.values.min() >= 0
+
+
+def test_optimizer_step_inside_recording_keeps_pre_step_parameter_values():
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 1)
+    before = lin.weight.detach().clone()
+    opt = torch.optim.SGD(lin.parameters(), lr=0.5)
+    with record(lin) as tape:
+        lin(torch.randn(4, 3)).sum().backward()
+        opt.step()
+    weight = next(n for n in tape.graph().by_kind("parameter") if n.label == "weight")
+    torch.testing.assert_close(weight.value.values, before)
+    torch.testing.assert_close(weight.grad.values, lin.weight.grad)
+    torch.testing.assert_close(lin.weight.detach(), before - 0.5 * lin.weight.grad)
+
+
+def test_tensors_changed_after_recording_keep_recorded_values():
+    x = torch.ones(3, requires_grad=True)
+    with record() as tape:
+        out = x * 3
+        out.sum().backward()
+    with torch.no_grad():
+        out.zero_()  # the user changes what they kept
+        x.grad.mul_(10)
+    (mul,) = outputs_of(tape, "mul")
+    torch.testing.assert_close(mul.values, torch.full((3,), 3.0))
+    (grad,) = [e.grad for e in tape.events if isinstance(e, LeafGradEvent)]
+    torch.testing.assert_close(grad.values, torch.full((3,), 3.0))
+
+
+def test_zero_grad_without_set_to_none_does_not_erase_recorded_grads():
+    lin = nn.Linear(2, 1)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+    x = torch.ones(1, 2)
+    with record(lin) as tape:
+        lin(x).sum().backward()
+        opt.zero_grad(set_to_none=False)
+        lin(x).sum().backward()
+    grads = [e.grad.values for e in tape.events if isinstance(e, LeafGradEvent) and tape.leaves[e.leaf].name == "weight"]
+    torch.testing.assert_close(grads[0], torch.ones(1, 2))
+    torch.testing.assert_close(grads[1], torch.ones(1, 2))  # zeroed, then one batch again
