@@ -77,7 +77,7 @@ def _add_autograd_nodes(g, tape, creator, output_value) -> dict:
             g.edges.append(GraphEdge(src=leaf.id, dst=info.id, shape=leaf.shape, step=info.step))
     for info in tape.nodes.values():
         for src, shape, slot, nr in info.inputs:
-            edge = GraphEdge(src=src, dst=info.id, shape=shape, step=info.step)
+            edge = GraphEdge(src=src, dst=info.id, shape=shape, step=info.step, slot=slot)
             g.edges.append(edge)
             slot_edges[(info.id, slot)] = (edge, nr)
     return slot_edges
@@ -183,7 +183,15 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
         while p is not None and p not in paths:
             paths.add(p)
             p = _parent(p, classes)
-    for path in sorted(paths, key=lambda p: (p.count(".") + (p != ""), p)):
+    # children in the order the modules first made a node, like the code runs
+    first_step: dict[str, int] = {}
+    for n in g.nodes.values():
+        p = n.module if n.module in paths else None
+        while p is not None:
+            if n.step < first_step.get(p, 1 << 62):
+                first_step[p] = n.step
+            p = _parent(p, classes)
+    for path in sorted(paths, key=lambda p: (first_step.get(p, 1 << 62), p.count("."), p)):
         g.clusters[path] = Cluster(path=path, class_name=classes[path], parent=_parent(path, classes))
     for c in g.clusters.values():
         if c.parent is not None and c.parent in g.clusters:

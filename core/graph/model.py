@@ -14,7 +14,7 @@ from ..capture.snapshot import TensorSnapshot
 from ..capture.source import SourceLocation
 from ..capture.tape import SavedTensorInfo
 
-NODE_KINDS = ("op", "accumulate", "parameter", "input", "output")
+NODE_KINDS = ("op", "accumulate", "parameter", "input", "output", "cluster")  # cluster: a collapsed module
 
 
 @dataclass
@@ -74,6 +74,7 @@ class GraphEdge:
     dst: str
     shape: tuple | None = None
     step: int = 0
+    slot: int | None = None  # which of dst's inputs (its next_functions index), for op nodes
     backward: list[tuple[int, TensorSnapshot | None]] = field(default_factory=list)
 
     @property
@@ -104,6 +105,8 @@ class Graph:
         self.edges: list[GraphEdge] = []
         self.clusters: dict[str, Cluster] = {}
         self.step: int | None = None  # None: the whole tape
+        self._adj = None
+        self._adj_for = None
 
     # -- queries -----------------------------------------------------------------------
     def add_node(self, node: GraphNode) -> GraphNode:
@@ -116,11 +119,22 @@ class Graph:
     def by_label(self, label: str) -> list[GraphNode]:
         return [n for n in self.nodes.values() if n.label == label]
 
+    def _adjacency(self):
+        if getattr(self, "_adj_for", None) is not len(self.edges) or self._adj is None:
+            ins: dict[str, list[GraphEdge]] = {}
+            outs: dict[str, list[GraphEdge]] = {}
+            for e in self.edges:
+                ins.setdefault(e.dst, []).append(e)
+                outs.setdefault(e.src, []).append(e)
+            self._adj, self._adj_for = (ins, outs), len(self.edges)
+        return self._adj
+
     def inputs_of(self, node_id: str) -> list[GraphEdge]:
-        return [e for e in self.edges if e.dst == node_id]
+        """Edges into a node (index built once, rebuilt if edges were added)."""
+        return self._adjacency()[0].get(node_id, [])
 
     def outputs_of(self, node_id: str) -> list[GraphEdge]:
-        return [e for e in self.edges if e.src == node_id]
+        return self._adjacency()[1].get(node_id, [])
 
     @property
     def saved_bytes(self) -> int:

@@ -135,26 +135,18 @@ def default_collapsed(graph: Graph, max_nodes: int = 300) -> frozenset:
     if len(graph.nodes) <= max_nodes or not graph.clusters:
         return frozenset()
     depth = depths(graph)
-    node_depth: dict[str, int] = {}  # node id -> depth of its cluster
-    cluster_of: dict[str, str] = {}
-    for path, c in graph.clusters.items():
-        for nid in c.nodes:
-            if nid in graph.nodes:
-                node_depth[nid] = depth[path]
-                cluster_of[nid] = path
-    loose = len(graph.nodes) - len(node_depth)
-    parent = {p: c.parent for p, c in graph.clusters.items()}
+    count = {p: sum(1 for i in c.nodes if i in graph.nodes) for p, c in graph.clusters.items()}
+    loose = len(graph.nodes) - sum(count.values())
 
     def ancestor_at(path: str, d: int) -> str:
         while depth[path] > d:
-            path = parent[path]
+            path = graph.clusters[path].parent
         return path
 
-    best = None
+    best = frozenset()
     for d in range(max(depth.values()), -1, -1):
-        shown = loose + sum(1 for nid, nd in node_depth.items() if nd < d)
-        folded = {ancestor_at(cluster_of[nid], d) for nid, nd in node_depth.items() if nd >= d}
-        best = frozenset(folded)
-        if shown + len(folded) <= max_nodes:
-            return best
+        shown = loose + sum(n for p, n in count.items() if depth[p] < d)
+        best = frozenset(ancestor_at(p, d) for p, n in count.items() if n and depth[p] >= d)
+        if shown + len(best) <= max_nodes:
+            break
     return best

@@ -1,0 +1,156 @@
+"""Run a user's script under `record()`, safely: errors come back as values, and a run can
+be cancelled from another thread (also an endless `while True:` loop).
+
+Used by the app's worker thread and usable from any script.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from .capture import DEFAULT_MEMORY_BUDGET, Tape, record, register_source
+from .capture.source import _is_internal
+
+
+class RunCancelled(KeyboardInterrupt):
+    """Raised inside the user's code when the run is cancelled."""
+
+
+@dataclass
+class ScriptError:
+    """Why a run failed, pinned to the user's line where there is one."""
+
+    kind: str  # "syntax", "exception", "cancelled"
+    exc_type: str
+    message: str
+    filename: str | None = None
+    lineno: int | None = None
+    line_text: str = ""
+    traceback: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.lineno}: " if self.lineno else ""
+        if self.kind == "cancelled":
+            return f"{where}run cancelled"
+        return f"{where}{self.exc_type}: {self.message}"
+
+
+@dataclass
+class RunResult:
+    tape: Tape | None
+    error: ScriptError | None = None
+    notice: str | None = None  # a run that worked but recorded nothing worth drawing says why
+    namespace: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+NOTHING_RECORDED = (
+    "Nothing to draw: the script ran, but no tensor in it requires grad, so autograd built no "
+    "graph. Create one with requires_grad=True (e.g. torch.randn(3, requires_grad=True)) or "
+    "call an nn.Module, whose parameters require grad."
+)
+
+
+class CancelToken:
+    """Lets another thread stop a run: raises RunCancelled inside the running thread."""
+
+    def __init__(self):
+        self.cancelled = threading.Event()
+        self._thread_id: int | None = None
+
+    def bind(self) -> None:
+        self._thread_id = threading.get_ident()
+
+    def unbind(self) -> None:
+        self._thread_id = None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        tid = self._thread_id
+        if tid is not None:
+            # Delivered at the next bytecode the thread runs: stops pure-Python loops too.
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(RunCancelled))
+
+
+def run_script(
+    source: str,
+    filename: str = "<editor>",
+    *,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    cancel: CancelToken | None = None,
+) -> RunResult:
+    """Compile and run `source` under `record()`; never raises for the user's mistakes."""
+    register_source(filename, source)
+    start = time.perf_counter()
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError as e:
+        return RunResult(
+            tape=None,
+            error=ScriptError(
+                kind="syntax",
+                exc_type=type(e).__name__,
+                message=e.msg or str(e),
+                filename=filename,
+                lineno=e.lineno,
+                line_text=(e.text or "").rstrip("\n"),
+            ),
+        )
+    namespace = {"__name__": "__main__", "__file__": filename}
+    rec = record(memory_budget=memory_budget)
+    error = None
+    if cancel is not None:
+        cancel.bind()
+        if cancel.cancelled.is_set():
+            cancel.unbind()
+            return RunResult(tape=None, error=ScriptError("cancelled", "RunCancelled", "run cancelled"))
+    try:
+        with rec:
+            try:
+                exec(code, namespace)
+            finally:  # stop accepting cancellation before the recorder cleans up
+                if cancel is not None:
+                    cancel.unbind()
+    except RunCancelled as e:
+        error = _script_error(e, filename, kind="cancelled")
+    except BaseException as e:  # the user's code may raise anything, SystemExit included
+        error = _script_error(e, filename, kind="exception")
+    tape = rec.tape
+    notice = None
+    if error is None and tape is not None and not tape.nodes:
+        notice = NOTHING_RECORDED
+    return RunResult(tape=tape, error=error, notice=notice, namespace=namespace, seconds=time.perf_counter() - start)
+
+
+def _script_error(exc: BaseException, filename: str, kind: str) -> ScriptError:
+    lineno = None
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename == filename:
+            lineno = tb.tb_lineno  # innermost line of the script itself
+        if not _is_internal(code.co_filename):
+            frames.append(tb)
+        tb = tb.tb_next
+    import linecache
+
+    text = linecache.getline(filename, lineno).rstrip("\n") if lineno else ""
+    formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return ScriptError(
+        kind=kind,
+        exc_type=type(exc).__name__,
+        message=str(exc),
+        filename=filename,
+        lineno=lineno,
+        line_text=text,
+        traceback=formatted,
+    )

@@ -1,0 +1,150 @@
+"""The app's state without Qt: script, tape, graph, current step, selection, collapsed modules.
+
+Widgets observe it through psygnal signals and change it through its methods, so everything
+a user can do is reachable from a plain test.
+"""
+
+from __future__ import annotations
+
+from psygnal import Signal
+
+from . import stepping
+from .capture import Tape
+from .graph import Graph, GraphDiff, diff
+from .runner import RunResult, ScriptError
+
+
+class Session:
+    """One document: its source, its latest successful tape and where the user is in it."""
+
+    sig_source_changed = Signal(str)
+    """The script text (or its file name) changed."""
+    sig_tape_changed = Signal(object)
+    """A new tape was recorded (the graph, diff and step are reset)."""
+    sig_step_changed = Signal(int)
+    """The current step moved."""
+    sig_selection_changed = Signal(object)
+    """The selected node id (or None) changed."""
+    sig_error_changed = Signal(object)
+    """A run failed (ScriptError) or the error was cleared (None)."""
+    sig_notice = Signal(str)
+    """Something the user should read in the status bar."""
+    sig_collapsed_changed = Signal(object)
+    """The set of collapsed module paths changed."""
+
+    def __init__(self, source: str = "", filename: str = "<editor>"):
+        self.source = source
+        self.filename = filename
+        self.tape: Tape | None = None
+        self.graph: Graph | None = None
+        self.previous_graph: Graph | None = None
+        self.last_diff: GraphDiff | None = None
+        self.step = 0
+        self.selected: str | None = None
+        self.error: ScriptError | None = None
+        self.collapsed: frozenset[str] = frozenset()
+        self.run_count = 0
+
+    # -- document --------------------------------------------------------------------
+    def set_source(self, source: str, filename: str | None = None) -> None:
+        self.source = source
+        if filename is not None:
+            self.filename = filename
+        self.sig_source_changed.emit(source)
+
+    # -- results of runs -------------------------------------------------------------
+    def apply_result(self, result: RunResult, *, step: int | str = "end") -> bool:
+        """Take a finished run. A failed run keeps the previous graph and reports the error."""
+        if not result.ok:
+            self.error = result.error
+            self.sig_error_changed.emit(result.error)
+            return False
+        if result.notice and (result.tape is None or not result.tape.nodes):
+            self.error = None
+            self.sig_error_changed.emit(None)
+            self.sig_notice.emit(result.notice)
+            return False
+        self.error = None
+        self.sig_error_changed.emit(None)
+        self.set_tape(result.tape, step=step)
+        return True
+
+    def set_tape(self, tape: Tape, *, step: int | str = "end") -> None:
+        self.previous_graph = self.graph
+        self.tape = tape
+        self.graph = tape.graph()
+        self.run_count += 1
+        self.last_diff = diff(self.previous_graph, self.graph) if self.previous_graph is not None else None
+        self.selected = None
+        self.sig_tape_changed.emit(tape)
+        self.set_step(self._resolve_step(step))
+
+    def _resolve_step(self, step: int | str) -> int:
+        if step == "end":
+            return len(self.tape.events) - 1
+        if step == "forward-end":
+            first = stepping.first_backward(self.tape)
+            return (first - 1) if first else len(self.tape.events) - 1
+        return int(step)
+
+    # -- stepping --------------------------------------------------------------------
+    @property
+    def n_events(self) -> int:
+        return len(self.tape.events) if self.tape is not None else 0
+
+    def set_step(self, step: int) -> None:
+        if self.tape is None:
+            return
+        step = stepping.clamp(self.tape, step)
+        if step != self.step or step == 0:
+            self.step = step
+        self.sig_step_changed.emit(self.step)
+
+    def next(self) -> None:
+        self.set_step(self.step + 1)
+
+    def previous(self) -> None:
+        self.set_step(self.step - 1)
+
+    def first(self) -> None:
+        self.set_step(0)
+
+    def last(self) -> None:
+        self.set_step(self.n_events - 1)
+
+    def step_over(self) -> None:
+        if self.tape is not None:
+            self.set_step(stepping.step_over(self.tape, self.step))
+
+    def step_out(self) -> None:
+        if self.tape is not None:
+            self.set_step(stepping.step_out(self.tape, self.step))
+
+    def run_to_line(self, lineno: int) -> bool:
+        if self.tape is None:
+            return False
+        target = stepping.run_to_line(self.tape, self.step, self.filename, lineno)
+        if target is None:
+            self.sig_notice.emit(f"No event comes from line {lineno}.")
+            return False
+        self.set_step(target)
+        return True
+
+    @property
+    def current_event(self):
+        return self.tape.events[self.step] if self.tape is not None and self.tape.events else None
+
+    # -- selection and modules -----------------------------------------------------------
+    def select(self, node_id: str | None) -> None:
+        if node_id != self.selected:
+            self.selected = node_id
+            self.sig_selection_changed.emit(node_id)
+
+    def set_collapsed(self, paths) -> None:
+        paths = frozenset(paths)
+        if paths != self.collapsed:
+            self.collapsed = paths
+            self.sig_collapsed_changed.emit(paths)
+
+    def toggle_collapsed(self, path: str) -> None:
+        self.set_collapsed(self.collapsed ^ {path})
