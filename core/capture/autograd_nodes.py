@@ -66,15 +66,17 @@ def _short_repr(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def edge_shape(fn, output_nr: int) -> tuple | None:
-    """Shape of the tensor that flows out of `fn`'s forward output `output_nr`."""
-    var = getattr(fn, "variable", None)
-    if var is not None:
-        return tuple(var.shape)
-    try:
-        return tuple(fn._input_metadata[output_nr].shape)
-    except Exception:  # private API; shapes are a nicety, never a failure
-        return None
+_accumulate_types: dict[type, bool] = {}
+
+
+def is_accumulate(fn) -> bool:
+    """AccumulateGrad, the node that writes a leaf's `.grad` (checked per type: `hasattr`
+    on other nodes raises and catches an AttributeError, which is slow)."""
+    t = type(fn)
+    hit = _accumulate_types.get(t)
+    if hit is None:
+        hit = _accumulate_types[t] = t.__name__ == "AccumulateGrad"
+    return hit
 
 
 def output_shapes(fn) -> list[tuple | None]:
@@ -109,7 +111,7 @@ def walk_new(roots, seen: dict) -> list:
 
 
 def _creation_key(fn) -> tuple:
-    if hasattr(fn, "variable"):
+    if is_accumulate(fn):
         return (0, 0)
     try:
         return (1, fn._sequence_nr())

@@ -49,17 +49,19 @@ class BackwardHooks:
         tape, pass_index = self.tape, self.pass_index
         skip = self.skip_sent.get(node_id, frozenset())
 
+        snap = tape.store.snapshot
+
         def hook(grad_inputs, grad_outputs):
-            with torch.no_grad():
-                tape.append(
-                    BackwardNodeEvent,
-                    kind="backward_node",
-                    pass_index=pass_index,
-                    node=node_id,
-                    grads_received=[_snap(g, tape) for g in grad_outputs],
-                    grads_sent=[None if i in skip else _snap(g, tape) for i, g in enumerate(grad_inputs)],
-                    sent_as_received=skip,
-                )
+            # Snapshots only take references here (copy-on-write): no torch op runs.
+            tape.append(
+                BackwardNodeEvent,
+                kind="backward_node",
+                pass_index=pass_index,
+                node=node_id,
+                grads_received=[None if g is None else snap(g) for g in grad_outputs],
+                grads_sent=[None if g is None or i in skip else snap(g) for i, g in enumerate(grad_inputs)],
+                sent_as_received=skip,
+            )
             return None  # returning a value would replace the gradients
 
         return hook

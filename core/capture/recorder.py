@@ -208,36 +208,44 @@ class _Recorder(TorchFunctionMode):
 
     def _add_nodes(self, fns: list, step: int) -> list[str]:
         tape = self.tape
+        nodes = tape.nodes
+        tracker = self.tracker
+        module = tracker.current_path
+        module_call = tracker.stack[-1].id if tracker.stack else None
         ids = []
         for fn in fns:
-            node_id = f"n{len(tape.nodes)}"
+            node_id = f"n{len(nodes)}"
             self._fn_ids[id(fn)] = node_id
             self._fns[node_id] = fn
             seq = an.sequence_nr(fn)
-            pre_existing = not hasattr(fn, "variable") and 0 <= seq < self._start_seq
+            accumulate = an.is_accumulate(fn)
+            pre_existing = not accumulate and 0 <= seq < self._start_seq
             info = NodeInfo(
                 id=node_id,
                 name=type(fn).__name__,
                 step=-1 if pre_existing else step,
-                module=None if pre_existing else self.tracker.current_path,
-                module_call=None if pre_existing or not self.tracker.stack else self.tracker.stack[-1].id,
-                output_shapes=an.output_shapes(fn),
+                module=None if pre_existing else module,
+                module_call=None if pre_existing else module_call,
                 sequence_nr=seq,
             )
-            var = getattr(fn, "variable", None)
-            if var is not None:
+            if accumulate:
+                var = fn.variable
                 info.leaf = self._leaf_for(var, step)
                 info.output_shapes = [tuple(var.shape)]
-            tape.nodes[node_id] = info
+            else:
+                info.output_shapes = an.output_shapes(fn)
+            nodes[node_id] = info
             ids.append(node_id)
-        for fn in fns:  # edges, once every new node has an id
-            info = tape.nodes[self._fn_ids[id(fn)]]
-            info.inputs = [
-                (self._fn_ids[id(nxt)], an.edge_shape(nxt, nr), slot, nr)
-                for slot, (nxt, nr) in enumerate(fn.next_functions)
-                if nxt is not None
-            ]
-        return [i for i in ids if tape.nodes[i].step == step]
+        fn_ids = self._fn_ids
+        for fn in fns:  # edges, once every new node has an id (producers were added first)
+            inputs = []
+            for slot, (nxt, nr) in enumerate(fn.next_functions):
+                if nxt is not None:
+                    src = fn_ids[id(nxt)]
+                    shapes = nodes[src].output_shapes
+                    inputs.append((src, shapes[nr] if nr < len(shapes) else None, slot, nr))
+            nodes[fn_ids[id(fn)]].inputs = inputs
+        return [i for i in ids if nodes[i].step == step]
 
     def _source_of(self, t: torch.Tensor, step: int) -> str | None:
         if t.grad_fn is not None:

@@ -89,15 +89,16 @@ class TensorSnapshot:
     """Shape, dtype, device and statistics of a tensor, plus its values within the budget."""
 
     __slots__ = (
-        "shape", "dtype", "device", "requires_grad", "_ref", "_version", "_origin",
+        "shape", "_dtype", "_device", "requires_grad", "_ref", "_version", "_origin",
         "_values", "_stats", "values_dropped", "stale", "__weakref__",
     )
 
     def __init__(self, tensor: torch.Tensor, budget: MemoryBudget | None, store: "SnapshotStore | None" = None):
+        # Made for every op output and gradient: keep this path lean (strings come later).
         self.shape = tuple(tensor.shape)
-        self.dtype = str(tensor.dtype).removeprefix("torch.")
-        self.device = str(tensor.device)
-        self.requires_grad = bool(tensor.requires_grad)
+        self._dtype = tensor.dtype
+        self._device = tensor.device
+        self.requires_grad = tensor.requires_grad
         self._stats: TensorStats | None = None
         self._values: torch.Tensor | None = None
         self._ref: torch.Tensor | None = None
@@ -118,6 +119,14 @@ class TensorSnapshot:
             with torch.no_grad():
                 self._stats = TensorStats.of(tensor)
             self.values_dropped = True
+
+    @property
+    def dtype(self) -> str:
+        return str(self._dtype).removeprefix("torch.")
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
 
     # -- copy-on-write -----------------------------------------------------------------
     @property
