@@ -105,7 +105,7 @@ def run_script(
             ),
         )
     namespace = {"__name__": "__main__", "__file__": filename}
-    rec = record(memory_budget=memory_budget)
+    rec = record(memory_budget=memory_budget, names=namespace)
     error = None
     if cancel is not None:
         cancel.bind()

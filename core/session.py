@@ -75,8 +75,11 @@ class Session:
         self.graph = tape.graph()
         self.run_count += 1
         self.last_diff = diff(self.previous_graph, self.graph) if self.previous_graph is not None else None
+        had_selection = self.selected is not None
         self.selected = None
         self.sig_tape_changed.emit(tape)
+        if had_selection:
+            self.sig_selection_changed.emit(None)
         self.set_step(self._resolve_step(step))
 
     def _resolve_step(self, step: int | str) -> int:

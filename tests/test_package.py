@@ -30,3 +30,15 @@ def test_core_demo_runs_as_a_script():
     result = subprocess.run([sys.executable, "-m", "gradstudio.core.demo"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "PowBackward0" in result.stdout and "inp.grad filled" in result.stdout
+
+
+def test_every_package_folder_is_listed_for_wheels():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    mapping = {"core": "gradstudio.core", "gui": "gradstudio.gui", "assets": "gradstudio.assets"}
+    found = {"gradstudio"}
+    for folder, name in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            found.add(".".join([name, *rel.parts]) if rel.parts else name)
+    assert found == listed, f"missing: {found - listed}, stale: {listed - found}"

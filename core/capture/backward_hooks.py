@@ -28,11 +28,16 @@ class BackwardHooks:
         self.nodes = nodes
         self.leaves = leaves
         self.skip_sent = skip_sent or {}
+        self.accumulators = {node_id for _, node_id in leaves.values()}
         self.handles = []
 
     def __enter__(self):
         for node_id, fn in self.nodes.items():
-            self.handles.append(fn.register_hook(self._node_hook(node_id)))
+            if node_id in self.accumulators:
+                # before it writes .grad, so the timeline reads "AccumulateGrad, then x.grad"
+                self.handles.append(fn.register_prehook(self._accumulate_hook(node_id)))
+            else:
+                self.handles.append(fn.register_hook(self._node_hook(node_id)))
         for leaf_id, (tensor, node_id) in self.leaves.items():
             if tensor.requires_grad and tensor.is_leaf:
                 hook = self._leaf_hook(leaf_id, node_id)
@@ -65,6 +70,23 @@ class BackwardHooks:
             return None  # returning a value would replace the gradients
 
         return hook
+
+    def _accumulate_hook(self, node_id: str):
+        tape, pass_index = self.tape, self.pass_index
+        snap = tape.store.snapshot
+
+        def prehook(grad_outputs):
+            tape.append(
+                BackwardNodeEvent,
+                kind="backward_node",
+                pass_index=pass_index,
+                node=node_id,
+                grads_received=[None if g is None else snap(g) for g in grad_outputs],
+                grads_sent=[],
+            )
+            return None
+
+        return prehook
 
     def _leaf_hook(self, leaf_id: str, node_id: str | None):
         tape, pass_index = self.tape, self.pass_index

@@ -19,15 +19,20 @@ from .source import _is_internal
 from .tape import Tape
 
 
-def find_variable_name(obj, frames: list[FrameType]) -> str | None:
-    """The name a user variable holding `obj` has, searching frames from outermost inwards."""
+def find_variable_name(obj, frames: list[FrameType], extra: dict | None = None) -> str | None:
+    """The name a user variable holding `obj` has: frames from outermost inwards, then `extra`."""
+    spaces = []
     for frame in reversed(frames):
         try:
-            for name, value in frame.f_locals.items():
-                if value is obj and not name.startswith("_") and name.isidentifier():
-                    return name
+            spaces.append(frame.f_locals)
         except Exception:  # exotic frames (e.g. proxies) must never break recording
             continue
+    if extra:
+        spaces.append(extra)
+    for space in spaces:
+        for name, value in list(space.items()):
+            if value is obj and not name.startswith("_") and name.isidentifier():
+                return name
     return None
 
 

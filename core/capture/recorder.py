@@ -20,7 +20,7 @@ from . import autograd_nodes as an
 from .backward_hooks import BackwardHooks
 from .events import BackwardEndEvent, BackwardStartEvent, CallEvent, ErrorEvent, InputRef
 from .modules import ModuleTracker, find_variable_name, user_frames
-from .source import SourceLocation, _is_internal, user_location
+from .source import SETUP, SourceLocation, _is_internal, user_location
 from .tape import DEFAULT_MEMORY_BUDGET, LeafInfo, NodeInfo, OutputInfo, Tape
 
 _SKIP, _CALL, _CONTROL, _BACKWARD = range(4)
@@ -87,10 +87,11 @@ def _tensors(obj, out: list, depth: int = 0) -> list:
 
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, tape: Tape, model, entry_frame):
+    def __init__(self, tape: Tape, model, entry_frame, names: dict | None = None):
         super().__init__()
         self.tape = tape
         self.entry_frame = entry_frame
+        self.extra_names = names  # e.g. a script's globals, searched for variable names
         self.tracker = ModuleTracker(tape, model, entry_frame)
         self._fn_ids: dict[int, str] = {}  # id(autograd node) -> node id
         self._fns: dict[str, object] = {}  # node id -> autograd node (kept alive while recording)
@@ -129,6 +130,9 @@ class _Recorder(TorchFunctionMode):
                 message=str(exc),
                 source=_exception_location(exc),
             )
+        for leaf_id, t in self._leaf_tensors.items():
+            if tape.leaves[leaf_id].name is None:
+                self._name_leaf(tape.leaves[leaf_id], t)
         for node_id, fn in self._fns.items():
             info = tape.nodes[node_id]
             if info.saved is None:
@@ -155,14 +159,30 @@ class _Recorder(TorchFunctionMode):
             return func(*args, **kwargs)
         if args and (info.inplace or (kwargs and ("out" in kwargs or kwargs.get("inplace") is True))):
             self._before_write(args[0], kwargs.get("out"))
-        if info.kind == _SKIP:
-            return func(*args, **kwargs)
         if info.kind == _BACKWARD:
             return self._backward(func, info, args, kwargs)
+        writes_leaf = info.inplace and self._leaf_ids and self._written_leaves(args[0] if args else None)
+        if info.kind == _SKIP and not writes_leaf:
+            return func(*args, **kwargs)
         loc = user_location(2)
+        if loc is SETUP:  # nn.Linear(...) initialising its weights: set-up, not the user's ops
+            return func(*args, **kwargs)
         out = func(*args, **kwargs)
         self._record_call(info.op, info.qualname, info.kind == _CONTROL, args, kwargs, out, loc)
+        if writes_leaf:  # e.g. optimizer.step(): the parameters' new values
+            step = len(self.tape.events) - 1
+            for leaf_id, t in writes_leaf:
+                self.tape.leaves[leaf_id].updates.append((step, self.tape.store.snapshot(t)))
         return out
+
+    def _written_leaves(self, target) -> list:
+        """Registered leaves among the tensors an in-place op writes."""
+        found = []
+        for t in _tensors(target, []):
+            leaf_id = self._leaf_ids.get(id(t))
+            if leaf_id is not None:
+                found.append((leaf_id, t))
+        return found
 
     def _before_write(self, target, out) -> None:
         store = self.tape.store
@@ -173,6 +193,8 @@ class _Recorder(TorchFunctionMode):
         """A custom `torch.autograd.Function` is applied outside torch function handling."""
         loc = user_location(3)
         out = apply(*args, **kwargs)
+        if loc is SETUP:
+            return out
         name = f"{cls.__name__}.apply"
         self._record_call(name, f"{cls.__module__}.{cls.__qualname__}.apply", False, args, kwargs, out, loc)
         return out
@@ -190,6 +212,9 @@ class _Recorder(TorchFunctionMode):
         made_nodes = [t for t in outs if t.grad_fn is not None and id(t.grad_fn) in self._fn_ids]
         if new_ids:
             self._last_outputs = [(self._fn_ids[id(t.grad_fn)], tuple(t.shape)) for t in made_nodes]
+        for t in outs:  # `torch.randn(3, requires_grad=True)`: the leaf exists from this step
+            if t.requires_grad and t.grad_fn is None and id(t) not in self._leaf_ids:
+                self._leaf_for(t, step, name_now=False)
         tape.append(
             CallEvent,
             kind="call",
@@ -250,50 +275,65 @@ class _Recorder(TorchFunctionMode):
     def _source_of(self, t: torch.Tensor, step: int) -> str | None:
         if t.grad_fn is not None:
             return self._fn_ids.get(id(t.grad_fn))
-        if t.requires_grad:
-            return self._leaf_for(t, step)
+        if t.requires_grad:  # a leaf: known once autograd has used it (its AccumulateGrad)
+            return self._leaf_ids.get(id(t))
         return None
 
-    def _leaf_for(self, t: torch.Tensor, step: int) -> str:
+    def _leaf_for(self, t: torch.Tensor, step: int, name_now: bool = True) -> str:
+        """The leaf id of `t`, registering it on first sight. A leaf made by the current
+        call is named later (`x = torch.randn(...)` binds `x` only after the call returns)."""
         leaf_id = self._leaf_ids.get(id(t))
-        if leaf_id is not None:
-            return leaf_id
         tape = self.tape
+        if leaf_id is not None:
+            if name_now and tape.leaves[leaf_id].name is None:
+                self._name_leaf(tape.leaves[leaf_id], t)
+            return leaf_id
         leaf_id = f"l{len(tape.leaves)}"
-        named = self.tracker.param_names.get(id(t))
-        if named is not None:
-            name, module, kind = named[0], named[1], "parameter"
-        else:
-            module, kind = None, "parameter" if isinstance(t, torch.nn.Parameter) else "input"
-            name = find_variable_name(t, user_frames(self.entry_frame, skip=2))
-            if name is None or name in self._leaf_names:
-                name = f"input{self._inputs_named}" if kind == "input" else f"param{len(tape.leaves)}"
-                self._inputs_named += kind == "input"
-        self._leaf_names.add(name)
         key = an.storage_key(t)
         if key is not None:
             self._leaf_storages.add(key)
-        with torch.no_grad():
-            snap = tape.store.snapshot(t)
-        tape.leaves[leaf_id] = LeafInfo(
+        snap = tape.store.snapshot(t)
+        leaf = LeafInfo(
             id=leaf_id,
-            name=name,
-            kind=kind,
+            name=None,
+            kind="parameter" if isinstance(t, torch.nn.Parameter) else "input",
             shape=tuple(t.shape),
             dtype=str(t.dtype).removeprefix("torch."),
             step=step,
-            module=module,
             value=snap,
             storage_key=key,
         )
+        tape.leaves[leaf_id] = leaf
         self._leaf_ids[id(t)] = leaf_id
         self._leaf_tensors[leaf_id] = t
+        if name_now:
+            self._name_leaf(leaf, t)
         return leaf_id
+
+    def _name_leaf(self, leaf: LeafInfo, t: torch.Tensor) -> None:
+        named = self.tracker.param_names.get(id(t))
+        if named is not None:
+            leaf.name, leaf.module, leaf.kind = named[0], named[1], "parameter"
+        else:
+            frames = user_frames(self.entry_frame, skip=3)
+            name = find_variable_name(t, frames, self.extra_names)
+            if name is None and isinstance(t, torch.nn.Parameter):
+                name, leaf.module = _find_parameter_owner(t, frames, self.extra_names)
+            leaf.name = name
+        if leaf.name is None or leaf.name in self._leaf_names:
+            if leaf.kind == "input":
+                leaf.name = f"input{self._inputs_named}"
+                self._inputs_named += 1
+            else:
+                leaf.name = f"param{len(self._leaf_names)}"
+        self._leaf_names.add(leaf.name)
 
     # -- backward ----------------------------------------------------------------------
     def _backward(self, func, info: _FuncInfo, args, kwargs):
         tape = self.tape
         loc = user_location(3)
+        if loc is SETUP:
+            loc = None
         bound = info.signature.bind(*args, **kwargs)
         params = bound.arguments
         if func is torch.Tensor.backward:
@@ -452,6 +492,7 @@ class record:
         model: optional; names modules (`layer1.0.conv1`) and parameters (`fc.weight`).
         memory_budget: bytes the tape may spend on copies of tensor values (statistics are
             always kept). Default 256 MiB.
+        names: a namespace (e.g. a script's globals) to search for variable names too.
 
     Example::
 
@@ -465,9 +506,16 @@ class record:
     behind), the exception propagates, and the tape keeps the events up to the failure.
     """
 
-    def __init__(self, model: torch.nn.Module | None = None, *, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+    def __init__(
+        self,
+        model: torch.nn.Module | None = None,
+        *,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        names: dict | None = None,
+    ):
         self.model = model
         self.memory_budget = memory_budget
+        self.names = names
         self.tape: Tape | None = None
         self._rec: _Recorder | None = None
 
@@ -475,7 +523,7 @@ class record:
         if threading.get_ident() in _active:
             raise RuntimeError("a recording is already running on this thread; nested record() is not supported")
         self.tape = Tape(self.memory_budget)
-        self._rec = _Recorder(self.tape, self.model, sys._getframe(1))
+        self._rec = _Recorder(self.tape, self.model, sys._getframe(1), self.names)
         self._rec.start()
         return self.tape
 
@@ -484,3 +532,16 @@ class record:
         if rec is not None:
             rec.stop(exc)
         return False  # never swallow the user's exception
+
+
+def _find_parameter_owner(p, frames, extra: dict | None) -> tuple[str | None, str | None]:
+    """`net.0.weight` for a parameter of a module held in a user variable `net`."""
+    spaces = [f.f_locals for f in reversed(frames)] + ([extra] if extra else [])
+    for space in spaces:
+        for var, value in list(space.items()):
+            if isinstance(value, torch.nn.Module) and not var.startswith("_"):
+                for name, q in value.named_parameters():
+                    if q is p:
+                        full = f"{var}.{name}"
+                        return full, full.rpartition(".")[0]
+    return None, None

@@ -69,11 +69,35 @@ def user_frame(skip: int = 1) -> FrameType | None:
     return f
 
 
+# PyTorch's own set-up of a module (`nn.Linear(...)` filling its weights): not the user's work.
+_SETUP_FUNCTIONS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights"})
+_setup_code_cache: dict = {}
+
+
+def _is_setup(code) -> bool:
+    hit = _setup_code_cache.get(code)
+    if hit is None:
+        name = code.co_filename
+        hit = _is_internal(name) and (
+            code.co_name in _SETUP_FUNCTIONS or name.endswith(os.sep + os.path.join("nn", "init.py"))
+        )
+        _setup_code_cache[code] = hit
+    return hit
+
+
 _location_cache: dict[tuple, SourceLocation] = {}
 
+SETUP = object()  # returned by user_location for calls made by PyTorch's module set-up
 
-def user_location(skip: int = 2) -> SourceLocation | None:
-    f = user_frame(skip)
+
+def user_location(skip: int = 2):
+    """The user's line that led to this call; `SETUP` when PyTorch's module construction
+    made it; None when no user frame exists."""
+    f = sys._getframe(skip)
+    while f is not None and _is_internal(f.f_code.co_filename):
+        if _is_setup(f.f_code):
+            return SETUP
+        f = f.f_back
     if f is None:
         return None
     code = f.f_code

@@ -57,8 +57,17 @@ class LeafInfo:
     dtype: str
     step: int
     module: str | None = None  # owning module path for parameters
-    value: TensorSnapshot | None = None
+    value: TensorSnapshot | None = None  # as first seen
     storage_key: tuple | None = None
+    updates: list[tuple[int, TensorSnapshot]] = field(default_factory=list)  # (event, new value)
+
+    def value_at(self, step: int) -> TensorSnapshot | None:
+        """The value after event `step`: changed by in-place updates such as optimizer.step()."""
+        value = self.value
+        for k, snap in self.updates:
+            if k <= step:
+                value = snap
+        return value
 
 
 @dataclass

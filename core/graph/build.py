@@ -42,7 +42,8 @@ def _add_leaves(g: Graph, tape: Tape) -> None:
                 module=leaf.module,
                 step=leaf.step,
                 shape=leaf.shape,
-                value=leaf.value,
+                value=leaf.value_at(len(tape.events)),  # the latest; `at(step)` picks older ones
+                value_updates=[(leaf.step, leaf.value)] + list(leaf.updates) if leaf.updates else [],
                 source=getattr(ev, "source", None),
             )
         )
@@ -143,7 +144,8 @@ def _apply_backward(g, tape, slot_edges, output_edges) -> None:
                 leaf.backward.append((ev.index, ev.grad))
         elif isinstance(ev, BackwardEndEvent) and ev.ok and ev.freed:
             for nid in executed_in_pass.get(ev.pass_index, ()):
-                if g.nodes[nid].freed_step is None:
+                # AccumulateGrad saves nothing and lives on with its leaf: never freed
+                if g.nodes[nid].kind == "op" and g.nodes[nid].freed_step is None:
                     g.nodes[nid].freed_step = ev.index
     for edge, index, pass_index, nr in deferred:
         grads = received.get((pass_index, edge.src))

@@ -47,6 +47,8 @@ class GraphNode:
     value: TensorSnapshot | None = None  # leaves: their value; ops: the forward output
     backward: list[tuple[int, TensorSnapshot | None]] = field(default_factory=list)
     freed_step: int | None = None
+    # values over time when in-place writes changed them (first entry: the initial value)
+    value_updates: list[tuple[int, TensorSnapshot]] = field(default_factory=list)
 
     @property
     def grad(self) -> TensorSnapshot | None:
@@ -169,6 +171,10 @@ class Graph:
             m = copy.copy(n)
             m.backward = [b for b in n.backward if b[0] <= step]
             m.freed_step = n.freed_step if n.freed_step is not None and n.freed_step <= step else None
+            if n.value_updates:  # e.g. parameters after optimizer.step()
+                m.value_updates = [u for u in n.value_updates if u[0] <= step]
+                if m.value_updates:
+                    m.value = m.value_updates[-1][1]
             g.nodes[m.id] = m
         for e in self.edges:
             if e.src in g.nodes and e.dst in g.nodes:

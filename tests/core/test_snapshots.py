@@ -45,9 +45,12 @@ def test_optimizer_step_inside_recording_keeps_pre_step_parameter_values():
         lin(torch.randn(4, 3)).sum().backward()
         opt.step()
     weight = next(n for n in tape.graph().by_kind("parameter") if n.label == "weight")
-    torch.testing.assert_close(weight.value.values, before)
+    step_event = weight.value_updates[-1][0]
+    before_step = tape.graph(step=step_event - 1).nodes[weight.id]
+    torch.testing.assert_close(before_step.value.values, before)  # as used by the forward
     torch.testing.assert_close(weight.grad.values, lin.weight.grad)
     torch.testing.assert_close(lin.weight.detach(), before - 0.5 * lin.weight.grad)
+    torch.testing.assert_close(weight.value.values, lin.weight.detach())  # after optimizer.step()
 
 
 def test_tensors_changed_after_recording_keep_recorded_values():
