@@ -1,0 +1,1 @@
+"""The gradstudio desktop app (PySide6 + pyqtgraph): thin widgets over `gradstudio.core`."""

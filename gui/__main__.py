@@ -1,0 +1,7 @@
+"""`python -m gradstudio.gui` starts the app."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

@@ -1,0 +1,41 @@
+"""Window-wide stepping keys that never steal keys from the code editor.
+
+Presenter remotes send arrows and PageUp/PageDown; a lecturer expects them to step the
+graph wherever the focus is, except while typing code.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+
+class SteppingKeys(QObject):
+    """An application event filter: stepping keys go to `handlers` unless `typing_area` has focus."""
+
+    def __init__(self, handlers: dict[int, Callable[[], None]], typing_area: QWidget, window: QWidget):
+        super().__init__(window)
+        self.handlers = handlers
+        self.typing_area = typing_area
+        self.window = window
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt naming)
+        if event.type() not in (QEvent.ShortcutOverride, QEvent.KeyPress):
+            return False
+        if event.modifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier):
+            return False
+        handler = self.handlers.get(event.key())
+        if handler is None:
+            return False
+        focus = QApplication.focusWidget()
+        if focus is None or not self.window.isAncestorOf(focus) and focus is not self.window:
+            return False
+        if self.typing_area.isAncestorOf(focus) or focus is self.typing_area:
+            return False
+        if event.type() == QEvent.ShortcutOverride:
+            event.accept()  # claim the key before any other shortcut or scroll area
+            return True
+        handler()
+        return True

@@ -1,0 +1,283 @@
+"""The main window: composes the panels around one Session and wires menus to it.
+
+It creates docks and menus and forwards commands; the panels observe the session, and
+everything they show comes from core.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton
+
+from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
+from gradstudio.core.export import graph_to_dot, save_tape_json, write_atomic
+from gradstudio.core.session import Session
+
+from .graph_view import GraphPanel
+from .keys import SteppingKeys
+from .menus import add_menu
+from .panels.editor import EditorPanel
+from .panels.inspector import InspectorPanel, memory_text
+from .panels.timeline import TimelinePanel
+from .run_controller import RunController
+from .settings import add_recent_file, default_settings, recent_files
+from .theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, session: Session | None = None):
+        super().__init__()
+        self.settings = settings or default_settings()
+        self.session = session or Session()
+        self.runs = RunController(self.session, self)
+        self.theme = str(self.settings.value("theme", "light"))
+        self.presentation = False
+        self._fallback_reported = False
+        self.setWindowTitle("gradstudio")
+
+        self.graph_panel = GraphPanel(self.session)
+        self.setCentralWidget(self.graph_panel)
+        self.editor_panel = EditorPanel(self.session)
+        self.inspector_panel = InspectorPanel(self.session)
+        self.timeline_panel = TimelinePanel(self.session)
+        self.editor_dock = self._dock("Code", self.editor_panel, Qt.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector_panel, Qt.RightDockWidgetArea)
+        self.timeline_dock = self._dock("Timeline", self.timeline_panel, Qt.BottomDockWidgetArea)
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+        self.keys = SteppingKeys(self._stepping_handlers(), self.editor_panel, self)
+        QApplication.instance().installEventFilter(self.keys)
+        self._restore_state()
+
+    # -- construction ------------------------------------------------------------------
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.memory_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel run")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.runs.cancel)
+        bar.addPermanentWidget(self.memory_label)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _build_menus(self) -> None:
+        _, self.file_actions = add_menu(self, "&File", [
+            ("&Open script…", "Ctrl+O", self.open_dialog),
+            ("&Save script", "Ctrl+S", self.save_script),
+            ("Save script &as…", "Ctrl+Shift+S", self.save_script_as),
+            None,
+            ("Export graph as &PNG…", None, lambda: self._export("png")),
+            ("Export graph as S&VG…", None, lambda: self._export("svg")),
+            ("Export graph as &DOT…", None, lambda: self._export("dot")),
+            ("Export tape as &JSON…", None, lambda: self._export("json")),
+            None,
+            ("&Quit", "Ctrl+Q", self.close),
+        ])
+        self.recent_menu = self.menuBar().actions()[0].menu().addMenu("Open &recent")
+        self._fill_recent_menu()
+        _, self.run_actions = add_menu(self, "&Run", [
+            ("&Run", "Ctrl+R", lambda: self.run()),
+            ("Run &again (compare)", "Ctrl+Shift+R", lambda: self.run()),
+            ("&Cancel run", "Ctrl+.", self.runs.cancel),
+        ])
+        s = self.session
+        _, self.step_actions = add_menu(self, "&Step", [
+            ("&Next event", None, s.next),
+            ("&Previous event", None, s.previous),
+            ("&First event", None, s.first),
+            ("&Last event", None, s.last),
+            None,
+            ("Step &over module call", "F10", s.step_over),
+            ("Step o&ut of module", "Shift+F10", s.step_out),
+            ("Run to &cursor line", "Ctrl+F10", self.run_to_cursor),
+            ("Play / &pause", None, self.timeline_panel.toggle_play),
+        ])
+        _, self.view_actions = add_menu(self, "&View", [
+            ("&Presentation mode", "F11", self.toggle_presentation),
+            ("&Dark theme", None, lambda: self.set_theme("dark")),
+            ("&Light theme", None, lambda: self.set_theme("light")),
+            None,
+            ("&Fit graph", None, self.graph_panel.view.fit),
+        ])
+        _, self.lesson_actions = add_menu(self, "&Lessons", [
+            (lesson.title, None, lambda lesson=lesson: self.open_lesson(lesson)) for lesson in LESSONS
+        ])
+
+    def _connect(self) -> None:
+        s = self.session
+        s.sig_step_changed.connect(self._on_step_changed)
+        s.sig_error_changed.connect(self._on_error_changed)
+        s.sig_notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        s.sig_tape_changed.connect(self._on_tape_changed)
+        self.runs.sig_running.connect(self._on_running_changed)
+        self.runs.sig_progress.connect(lambda sec: self.statusBar().showMessage(f"Recording… {sec:.1f} s"))
+        self.graph_panel.sig_layout_ready.connect(self._on_layout_ready)
+        self.timeline_panel.sig_run_to_cursor.connect(self.run_to_cursor)
+
+    def _stepping_handlers(self) -> dict:
+        s = self.session
+        return {
+            Qt.Key_Right: s.next, Qt.Key_Left: s.previous, Qt.Key_PageDown: s.next, Qt.Key_PageUp: s.previous,
+            Qt.Key_Home: s.first, Qt.Key_End: s.last, Qt.Key_Space: self.timeline_panel.toggle_play,
+            Qt.Key_F: self.graph_panel.view.fit,
+        }
+
+    # -- documents and runs ------------------------------------------------------------
+    def open_source(self, source: str, filename: str) -> None:
+        self.session.set_source(source, filename)
+        self.setWindowTitle(f"gradstudio — {Path(filename).name if not filename.startswith('<') else filename}")
+
+    def open_lesson(self, lesson: Lesson, run: bool = True) -> None:
+        self.open_source(lesson.source, lesson.filename)
+        if run:
+            self.run()
+
+    def open_path(self, path: str, run: bool = True) -> bool:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.statusBar().showMessage(f"Cannot open {path}: {exc}", 15_000)
+            return False
+        self.open_source(text, str(Path(path).resolve()))
+        add_recent_file(self.settings, str(Path(path).resolve()))
+        self._fill_recent_menu()
+        if run:
+            self.run()
+        return True
+
+    def open_default(self) -> None:
+        self.open_lesson(DEFAULT_LESSON)
+
+    def run(self, step: int | str = "end") -> None:
+        self.runs.run(step)
+
+    def run_to_cursor(self) -> None:
+        self.session.run_to_line(self.editor_panel.cursor_line())
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a Python script", "", "Python (*.py);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def save_script(self) -> None:
+        if self.session.filename.startswith("<"):
+            self.save_script_as()
+        else:
+            write_atomic(self.session.filename, self.session.source)
+
+    def save_script_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save script", "", "Python (*.py)")
+        if path:
+            write_atomic(path, self.session.source)
+            self.open_source(self.session.source, path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files(self.settings):
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+
+    def _export(self, kind: str) -> None:
+        filters = {"png": "PNG (*.png)", "svg": "SVG (*.svg)", "dot": "Graphviz DOT (*.dot)", "json": "JSON (*.json)"}
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", f"graph.{kind}", filters[kind])
+        if path:
+            self.export(kind, path)
+
+    def export(self, kind: str, path: str) -> None:
+        """Write the graph at the current step (png, svg, dot) or the whole tape (json)."""
+        s = self.session
+        if s.tape is None:
+            raise RuntimeError("nothing recorded yet")
+        if kind == "png":
+            self.graph_panel.view.export_png(path)
+        elif kind == "svg":
+            self.graph_panel.view.export_svg(path)
+        elif kind == "dot":
+            write_atomic(path, graph_to_dot(s.tape.graph(step=s.step)))
+        elif kind == "json":
+            save_tape_json(s.tape, path)
+        else:
+            raise ValueError(kind)
+        self.statusBar().showMessage(f"Wrote {path}", 8_000)
+
+    # -- reactions -----------------------------------------------------------------------
+    def _on_running_changed(self, running: bool) -> None:
+        self.cancel_button.setVisible(running)
+        if not running:
+            self.statusBar().clearMessage()
+
+    def _on_tape_changed(self, tape) -> None:
+        d = self.session.last_diff
+        if d is not None:
+            self.statusBar().showMessage(f"Run {self.session.run_count}: {d.summary()}", 15_000)
+
+    def _on_step_changed(self, step: int) -> None:
+        if self.session.graph is not None:
+            self.memory_label.setText(memory_text(self.session.tape.graph(step=step)))
+
+    def _on_error_changed(self, error) -> None:
+        if error is not None:
+            self.statusBar().showMessage(f"Run failed — {error}. The previous graph is kept.", 20_000)
+
+    def _on_layout_ready(self) -> None:
+        reason = self.graph_panel.layout_fallback_reason
+        if reason and not self._fallback_reported:
+            self._fallback_reported = True
+            self.statusBar().showMessage(reason, 15_000)
+
+    # -- view modes --------------------------------------------------------------------
+    def set_theme(self, theme: str) -> None:
+        self.theme = theme
+        apply_theme(QApplication.instance(), theme)
+        self.graph_panel.set_theme(theme)
+        self.settings.setValue("theme", theme)
+
+    def toggle_presentation(self) -> None:
+        self.set_presentation(not self.presentation)
+
+    def set_presentation(self, on: bool) -> None:
+        """Full screen, bigger text; only editor, graph and timeline."""
+        self.presentation = on
+        scale = 1.6 if on else 1.0
+        self.inspector_dock.setVisible(not on)
+        for panel in (self.editor_panel, self.timeline_panel):
+            panel.set_font_scale(scale)
+        self.graph_panel.set_presentation(on)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    # -- persistence -------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 950)
+        state = self.settings.value("window_state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        apply_theme(QApplication.instance(), self.theme)
+        self.graph_panel.set_theme(self.theme)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if not self.presentation:
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("window_state", self.saveState())
+        self.settings.sync()
+        QApplication.instance().removeEventFilter(self.keys)
+        self.runs.shutdown()
+        self.graph_panel.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,62 @@
+"""Small things the panels share: listening to the Session safely, quiet updates, elided labels."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from PySide6.QtCore import QObject, QSignalBlocker, Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy
+
+
+def observe(widget: QObject, signal, slot) -> None:
+    """Connect `slot` to a psygnal `signal` and disconnect it when Qt destroys `widget`.
+
+    psygnal holds bound methods weakly, but a PySide wrapper can outlive its C++ widget,
+    and a slot called then raises RuntimeError.
+    """
+    signal.connect(slot)
+    widget.destroyed.connect(lambda *_: signal.disconnect(slot, missing_ok=True))
+
+
+@contextmanager
+def blocked(*widgets: QObject):
+    """Push model values into widgets without their change signals echoing back."""
+    blockers = [QSignalBlocker(w) for w in widgets]
+    try:
+        yield
+    finally:
+        for b in blockers:
+            b.unblock()
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit, instead of widening its parent;
+    the whole text is the tooltip."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self._full = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self._elide()
+
+    def _elide(self) -> None:
+        room = max(20, self.contentsRect().width() - 2 * self.margin())
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room))

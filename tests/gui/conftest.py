@@ -1,0 +1,27 @@
+"""GUI test fixtures: a main window with its settings in tmp_path, closed and joined after."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture()
+def window(qtbot, settings):
+    from gradstudio.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    yield win
+    win.close()
+
+
+def run_and_wait(qtbot, win, timeout=60_000):
+    """Start a run and wait until its graph is laid out on screen."""
+    with qtbot.waitSignal(win.graph_panel.sig_layout_ready, timeout=timeout):
+        win.run()

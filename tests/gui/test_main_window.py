@@ -1,0 +1,147 @@
+"""The app as a user meets it: default example, running, errors, stepping keys, exports."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+
+from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS
+
+from .conftest import run_and_wait
+
+
+def labels_in_scene(win):
+    scene = win.graph_panel.scene
+    return {item.node.label for item in scene.node_items.values() if item.isVisible()}
+
+
+def test_default_example_opens_recorded_and_ready_to_step(qtbot, window):
+    window.open_lesson(DEFAULT_LESSON, run=False)
+    run_and_wait(qtbot, window)
+    assert window.session.tape is not None
+    labels = labels_in_scene(window)
+    assert {"PowBackward0", "MeanBackward0", "inp"} <= labels
+    # step back to the first event: only pow's nodes are shown
+    window.session.first()
+    assert "MeanBackward0" not in labels_in_scene(window)
+    assert "PowBackward0" in labels_in_scene(window)
+
+
+def test_failed_run_keeps_previous_graph_and_marks_line(qtbot, window):
+    window.open_lesson(DEFAULT_LESSON, run=False)
+    run_and_wait(qtbot, window)
+    before = window.session.graph
+    window.session.set_source("import torch\nx = torch.randn(3, requires_grad=True)\ny = x @ torch.randn(4, 4)\n")
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+        window.run()
+    assert window.session.error is not None and window.session.error.lineno == 3
+    assert window.session.graph is before  # nothing lost
+    assert "PowBackward0" in labels_in_scene(window)
+
+
+@pytest.mark.parametrize(
+    "source, expect",
+    [
+        ("def broken(:\n    pass\n", "syntax"),
+        ("import torch\nx = torch.ones(2)\nraise ValueError('boom')\n", "exception"),
+    ],
+    ids=["syntax-error", "exception"],
+)
+def test_bad_scripts_report_errors_without_crashing(qtbot, window, source, expect):
+    window.session.set_source(source, "<editor>")
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000) as blocker:
+        window.run()
+    result = blocker.args[0]
+    assert result.error.kind == expect
+    assert window.session.error is result.error
+
+
+def test_script_without_grad_explains_nothing_was_recorded(qtbot, window):
+    window.session.set_source("import torch\nx = torch.ones(3) * 2\n", "<editor>")
+    notices = []
+    window.session.sig_notice.connect(notices.append)
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+        window.run()
+    assert any("requires grad" in n for n in notices)
+
+
+def test_endless_loop_can_be_cancelled(qtbot, window):
+    window.session.set_source("import torch\nx = torch.ones(1, requires_grad=True)\nwhile True:\n    y = x * 2\n")
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000) as blocker:
+        window.run()
+        qtbot.wait(300)
+        assert window.runs.running
+        window.runs.cancel()
+    assert blocker.args[0].error.kind == "cancelled"
+    assert not window.runs.running
+
+
+def test_stepping_keys_work_outside_the_editor_only(qtbot, window):
+    window.open_lesson(LESSONS[0], run=False)
+    run_and_wait(qtbot, window)
+    window.session.first()
+    window.graph_panel.view.setFocus()
+    qtbot.keyClick(window.graph_panel.view, Qt.Key_Right)
+    assert window.session.step == 1
+    qtbot.keyClick(window.graph_panel.view, Qt.Key_End)
+    assert window.session.step == window.session.n_events - 1
+    qtbot.keyClick(window.graph_panel.view, Qt.Key_Home)
+    assert window.session.step == 0
+    # in the editor, arrows move the cursor, not the step
+    editor = window.editor_panel.editor
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key_Right)
+    assert window.session.step == 0
+
+
+def test_run_again_reports_what_changed(qtbot, window):
+    window.open_lesson(LESSONS[4], run=False)  # random depth
+    for _ in range(6):
+        run_and_wait(qtbot, window)
+        if window.session.last_diff:
+            break
+    assert window.session.last_diff is not None
+
+
+def test_exports_write_files(qtbot, window, tmp_path):
+    window.open_lesson(DEFAULT_LESSON, run=False)
+    run_and_wait(qtbot, window)
+    for kind in ("png", "svg", "dot", "json"):
+        path = tmp_path / f"graph.{kind}"
+        window.export(kind, str(path))
+        assert path.stat().st_size > 100, kind
+    assert json.loads((tmp_path / "graph.json").read_text())["format"] == "gradstudio-tape"
+    assert "digraph" in (tmp_path / "graph.dot").read_text()
+
+
+def test_presentation_mode_and_theme_toggle(qtbot, window):
+    window.open_lesson(DEFAULT_LESSON, run=False)
+    run_and_wait(qtbot, window)
+    window.set_presentation(True)
+    assert not window.inspector_dock.isVisible()
+    window.set_presentation(False)
+    window.set_theme("dark")
+    assert window.settings.value("theme") == "dark"
+
+
+def test_screenshot_command_line(tmp_path):
+    out = tmp_path / "shot.png"
+    cmd = [sys.executable, "-m", "gradstudio.gui", "--screenshot", str(out), "--step", "1", "--size", "1200x800"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 10_000
+
+
+def test_screenshot_of_a_failing_script_exits_non_zero(tmp_path):
+    script = tmp_path / "bad.py"
+    script.write_text("import torch\nx = torch.randn(2, requires_grad=True)\nraise RuntimeError('nope')\n")
+    out = tmp_path / "shot.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "gradstudio.gui", str(script), "--screenshot", str(out)],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 1
+    assert "nope" in result.stderr and "line 3" in result.stderr
+    assert not out.exists()
