@@ -77,10 +77,11 @@ class Session:
         self.last_diff = diff(self.previous_graph, self.graph) if self.previous_graph is not None else None
         had_selection = self.selected is not None
         self.selected = None
+        self.step = stepping.clamp(tape, self._resolve_step(step))  # valid before anyone looks
         self.sig_tape_changed.emit(tape)
         if had_selection:
             self.sig_selection_changed.emit(None)
-        self.set_step(self._resolve_step(step))
+        self.sig_step_changed.emit(self.step)
 
     def _resolve_step(self, step: int | str) -> int:
         if step == "end":
@@ -98,9 +99,7 @@ class Session:
     def set_step(self, step: int) -> None:
         if self.tape is None:
             return
-        step = stepping.clamp(self.tape, step)
-        if step != self.step or step == 0:
-            self.step = step
+        self.step = stepping.clamp(self.tape, step)
         self.sig_step_changed.emit(self.step)
 
     def next(self) -> None:

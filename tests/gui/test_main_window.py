@@ -23,10 +23,13 @@ def test_default_example_opens_recorded_and_ready_to_step(qtbot, window):
     assert window.session.tape is not None
     labels = labels_in_scene(window)
     assert {"PowBackward0", "MeanBackward0", "inp"} <= labels
-    # step back to the first event: only pow's nodes are shown
+    # back to the first event: `inp = torch.randn(...)` made the leaf, nothing else yet
     window.session.first()
+    assert labels_in_scene(window) == {"inp"}
+    pow_step = next(e.index for e in window.session.tape.events if getattr(e, "op", "") == "pow")
+    window.session.set_step(pow_step)
+    assert {"inp", "PowBackward0"} <= labels_in_scene(window)
     assert "MeanBackward0" not in labels_in_scene(window)
-    assert "PowBackward0" in labels_in_scene(window)
 
 
 def test_failed_run_keeps_previous_graph_and_marks_line(qtbot, window):
