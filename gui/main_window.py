@@ -269,6 +269,9 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window_state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        else:  # first start: room for the code and the inspector, the graph in the middle
+            self.resizeDocks([self.editor_dock, self.inspector_dock], [440, 400], Qt.Horizontal)
+            self.resizeDocks([self.timeline_dock], [130], Qt.Vertical)
         apply_theme(QApplication.instance(), self.theme)
         self.graph_panel.set_theme(self.theme)
 

@@ -88,7 +88,14 @@ class TaskRunner(QObject):
         return all(t.wait(msecs) for t in list(self._threads))
 
     def shutdown(self, msecs: int = 5_000) -> None:
-        """Called by the owner when it closes: tasks must end before the threads go."""
+        """Called by the owner when it closes: tasks must end before the threads go, and
+        no queued notification of theirs may reach this runner afterwards."""
         self._latest = None
         for t in list(self._threads):
             t.wait(msecs)
+            for signal in (t.sig_result, t.finished):
+                try:
+                    signal.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
+        self._threads.clear()

@@ -319,7 +319,8 @@ def test_screenshots(qtbot, tmp_path):
     power = open_panel(qtbot, 1)
     try:
         s = power.session
-        s.set_step(2)  # the forward pass built PowBackward0 and MeanBackward0
+        pow_step = next(n.step for n in s.graph.nodes.values() if n.label == "PowBackward0")
+        s.set_step(pow_step)  # mid-forward: `cube(inp)` just built PowBackward0, mean is still to come
         save_shot(power, "graph_power_forward.png", tmp_path)
         s.set_step(s.n_events - 1)
         save_shot(power, "graph_power_backward.png", tmp_path)
@@ -328,10 +329,11 @@ def test_screenshots(qtbot, tmp_path):
     residual = open_panel(qtbot, 2)
     try:
         s = residual.session
-        backward = next(e.index for e in s.tape.events if e.kind == "backward_start")
-        s.set_step(backward + 8)  # gradients are on their way back through the head and stage2
-        residual.view.set_zoom(0.9)
-        residual.view.center_on_node(residual.scene.current_nodes()[0])
+        s.set_step(s.n_events - 1)  # after backward: every edge coloured, every buffer freed
+        residual.resize(1200, 1000)
+        residual.view.set_zoom(0.85)
+        head = next(nid for nid, n in s.graph.nodes.items() if n.label == "AddmmBackward0")
+        residual.view.center_on_node(head)
         out = save_shot(residual, "graph_residual.png", tmp_path)
         assert out.stat().st_size > 10_000
     finally:
