@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 
 from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
 from gradstudio.core.export import graph_to_dot, save_tape_json, write_atomic
+from gradstudio.core.layout import repeat_key, repeated_runs
 from gradstudio.core.session import Session
 
 from .graph_view import GraphPanel
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
             ("&Light theme", None, lambda: self.set_theme("light")),
             None,
             ("&Fit graph", None, self.graph_panel.view.fit),
+            ("Fold &repeated blocks (× N)", "Ctrl+B", self.toggle_repeats),
         ])
         _, self.lesson_actions = add_menu(self, "&Lessons", [
             (lesson.title, None, lambda lesson=lesson: self.open_lesson(lesson)) for lesson in LESSONS
@@ -235,6 +237,19 @@ class MainWindow(QMainWindow):
         if reason and not self._fallback_reported:
             self._fallback_reported = True
             self.statusBar().showMessage(reason, 15_000)
+
+    def toggle_repeats(self) -> None:
+        """Fold every run of alike blocks (a Sequential of ResidualBlocks) into one `× N` box."""
+        graph = self.session.graph
+        if graph is None:
+            return
+        keys = {repeat_key(first) for first in repeated_runs(graph)}
+        if not keys:
+            self.statusBar().showMessage("No repeated blocks in this graph.", 8_000)
+        elif keys <= self.session.collapsed:
+            self.session.set_collapsed(self.session.collapsed - keys)
+        else:
+            self.session.set_collapsed(self.session.collapsed | keys)
 
     # -- view modes --------------------------------------------------------------------
     def set_theme(self, theme: str) -> None:

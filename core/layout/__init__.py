@@ -13,11 +13,11 @@ Example::
 """
 
 from .cache import LayoutCache
-from .collapse import CLUSTER_KIND, cluster_node_id, collapse, default_collapsed
+from .collapse import CLUSTER_KIND, cluster_node_id, collapse, default_collapsed, folded_paths, repeat_key, repeated_runs
 from .compute import DOT_MAX_NODES, compute_layout
 from .model import EdgeKey, Layout, default_measure, edge_keys, shape_text
 
 __all__ = [
     "Layout", "EdgeKey", "compute_layout", "collapse", "default_collapsed", "LayoutCache",
-    "default_measure", "shape_text", "edge_keys", "cluster_node_id", "CLUSTER_KIND", "DOT_MAX_NODES",
+    "repeated_runs", "repeat_key", "folded_paths", "default_measure", "shape_text", "edge_keys", "cluster_node_id", "CLUSTER_KIND", "DOT_MAX_NODES",
 ]

@@ -45,28 +45,81 @@ def depths(graph: Graph) -> dict[str, int]:
     return out
 
 
+REPEAT_PREFIX = "repeat:"
+
+
+def repeated_runs(graph: Graph) -> dict[str, list[str]]:
+    """Runs of sibling modules of one class applied one after another (`blocks.0`,
+    `blocks.1`, `blocks.2` of a Sequential): first path -> all paths of the run."""
+    runs: dict[str, list[str]] = {}
+    for c in graph.clusters.values():
+        run: list[str] = []
+        for child in c.children + [None]:
+            same = (
+                child is not None and run
+                and graph.clusters[child].class_name == graph.clusters[run[-1]].class_name
+            )
+            if same:
+                run.append(child)
+                continue
+            if len(run) > 1:
+                runs[run[0]] = run
+            run = [child] if child is not None else []
+    return runs
+
+
+def repeat_label(first: Cluster, repeats: int) -> str:
+    """`stages.0.blocks: ResidualBlock × 3`: the container's path, the class, the count."""
+    return f"{first.path.rpartition('.')[0] or first.path}: {first.class_name} × {repeats}"
+
+
+def repeat_key(first_path: str) -> str:
+    """The `collapsed` entry that folds the run starting at `first_path` into one `× N` box."""
+    return REPEAT_PREFIX + first_path
+
+
+def folded_paths(graph: Graph, entry: str) -> list[str]:
+    """Every cluster path a `collapsed` entry hides: a module and its sub-modules, or, for
+    `repeat:<path>`, each module of that run and their sub-modules."""
+    if entry.startswith(REPEAT_PREFIX):
+        firsts = repeated_runs(graph).get(entry[len(REPEAT_PREFIX):], [])
+    else:
+        firsts = [entry] if entry in graph.clusters else []
+    return [p for first in firsts for p in subtree(graph, first)]
+
+
 def collapse(graph: Graph, collapsed) -> Graph:
     """A new Graph where each cluster in `collapsed` (and everything below it) is one node.
 
-    Paths that are not clusters, or lie inside another collapsed cluster, are ignored.
-    Nodes and edges that survive are shared with `graph`, not copied.
+    An entry `repeat:<path>` folds the whole run of same-class siblings starting at <path>
+    into one node labelled `Class × N`. Paths that are not clusters, or lie inside another
+    collapsed cluster, are ignored. Nodes and edges that survive are shared with `graph`.
     """
-    collapsed = {p for p in collapsed if p in graph.clusters}
-    if not collapsed:
+    collapsed = set(collapsed)
+    runs = repeated_runs(graph) if any(p.startswith(REPEAT_PREFIX) for p in collapsed) else {}
+    groups: dict[str, list[str]] = {}  # collapsed entry -> cluster paths it folds
+    for entry in collapsed:
+        if entry.startswith(REPEAT_PREFIX) and entry[len(REPEAT_PREFIX):] in runs:
+            groups[entry] = runs[entry[len(REPEAT_PREFIX):]]
+        elif entry in graph.clusters:
+            groups[entry] = [entry]
+    if not groups:
         return graph
+    covered = {p for paths in groups.values() for p in paths}
     owner: dict[str, str] = {}  # node id -> id of the cluster node replacing it
     hidden: set[str] = set()  # cluster paths that disappear
-    tops = [p for p in collapsed if not _has_collapsed_ancestor(graph, p, collapsed)]
+    tops = [e for e, paths in groups.items() if not any(_has_collapsed_ancestor(graph, p, covered) for p in paths)]
     members: dict[str, list[GraphNode]] = {}
     for top in tops:
         cid = cluster_node_id(top)
         members[top] = []
-        for p in subtree(graph, top):
-            hidden.add(p)
-            for nid in graph.clusters[p].nodes:
-                if nid in graph.nodes:
-                    owner[nid] = cid
-                    members[top].append(graph.nodes[nid])
+        for path in groups[top]:
+            for p in subtree(graph, path):
+                hidden.add(p)
+                for nid in graph.clusters[p].nodes:
+                    if nid in graph.nodes:
+                        owner[nid] = cid
+                        members[top].append(graph.nodes[nid])
 
     g = Graph()
     g.step = graph.step
@@ -78,7 +131,8 @@ def collapse(graph: Graph, collapsed) -> Graph:
         elif cid not in placed:  # the cluster node takes the place of its first member
             placed.add(cid)
             top = cid[len("cluster:"):]
-            g.nodes[cid] = _cluster_node(graph.clusters[top], members[top])
+            paths = groups[top]
+            g.nodes[cid] = _cluster_node(graph.clusters[paths[0]], members[top], top, len(paths))
     for e in graph.edges:
         src, dst = owner.get(e.src, e.src), owner.get(e.dst, e.dst)
         if src == dst and (e.src in owner or e.dst in owner):
@@ -92,7 +146,7 @@ def collapse(graph: Graph, collapsed) -> Graph:
     for path, c in graph.clusters.items():
         if path in hidden:
             continue
-        nodes = list(c.nodes) + [cluster_node_id(t) for t in tops if graph.clusters[t].parent == path]
+        nodes = list(c.nodes) + [cluster_node_id(t) for t in tops if graph.clusters[groups[t][0]].parent == path]
         g.clusters[path] = Cluster(
             c.path, c.class_name, c.parent, [ch for ch in c.children if ch not in hidden],
             [i for i in nodes if i in g.nodes],
@@ -109,15 +163,17 @@ def _has_collapsed_ancestor(graph: Graph, path: str, collapsed: set) -> bool:
     return False
 
 
-def _cluster_node(c: Cluster, members: list[GraphNode]) -> GraphNode:
-    """One box standing for a whole module: it appears with its first node and counts as
-    run backward whenever any of its nodes did."""
+def _cluster_node(c: Cluster, members: list[GraphNode], entry: str | None = None, repeats: int = 1) -> GraphNode:
+    """One box standing for a whole module (or a run of `repeats` alike modules): it appears
+    with its first node and counts as run backward whenever any of its nodes did."""
     backward = sorted({b[0] for n in members for b in n.backward})
+    entry = entry or c.path
+    label = c.label if repeats == 1 else repeat_label(c, repeats)
     return GraphNode(
-        id=cluster_node_id(c.path),
+        id=cluster_node_id(entry),
         kind=CLUSTER_KIND,
-        label=c.label,
-        key=f"cluster:{c.path}",
+        label=label,
+        key=f"cluster:{entry}",
         op=c.class_name,
         module=c.parent,
         step=min((n.step for n in members), default=0),

@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from gradstudio.core.layout import LayoutCache, collapse, default_collapsed, default_measure
+from gradstudio.core.layout.collapse import REPEAT_PREFIX
 from gradstudio.core.session import Session
 
 from ..workers import TaskRunner
@@ -228,7 +229,9 @@ class GraphPanel(QWidget):
     def _request_layout(self, keep_view: bool) -> None:
         graph, sizes, cache = self._graph, self._sizes, self._cache
         token, engine = self._cache_token(), self.engine
-        collapsed = frozenset(p for p in self.session.collapsed if p in graph.clusters)
+        collapsed = frozenset(
+            p for p in self.session.collapsed if p in graph.clusters or p.startswith(REPEAT_PREFIX)
+        )
         arrow = 7.0 * self.fonts.line_width / 1.3
 
         def measure(node, sizes=sizes):

@@ -21,10 +21,10 @@ from PySide6.QtGui import QPainterPath, QPolygonF
 
 from gradstudio.core.graph.model import Graph
 from gradstudio.core.layout import CLUSTER_KIND, Layout, edge_keys, shape_text
-from gradstudio.core.layout.collapse import depths, subtree
+from gradstudio.core.layout.collapse import depths, folded_paths
 
 from .colors import norm_range
-from .text import member_counts, node_lines
+from .text import node_lines
 
 HIDDEN_NODE = (False, False, -1, False)
 HIDDEN_EDGE = (False, -1, False)
@@ -219,13 +219,12 @@ def arrow_head(points, size: float) -> QPolygonF:
 def build_plan(full: Graph, shown: Graph, layout: Layout, *, arrow: float = 7.0) -> ScenePlan:
     """The plan for `shown` (= collapse(full, layout.collapsed)) laid out by `layout`.
     Gradient ranges come from `full`, so folding a module never changes the colour scale."""
-    counts = member_counts(full)
     owner = {nid: nid for nid in shown.nodes}
     members: dict[str, list] = {}
     for nid, n in shown.nodes.items():
         if n.kind == CLUSTER_KIND:
             path = nid[len("cluster:"):]
-            members[nid] = [full.nodes[i] for p in subtree(full, path)
+            members[nid] = [full.nodes[i] for p in folded_paths(full, path)
                             for i in full.clusters[p].nodes if i in full.nodes]
             for m in members[nid]:
                 owner[m.id] = nid
@@ -240,7 +239,7 @@ def build_plan(full: Graph, shown: Graph, layout: Layout, *, arrow: float = 7.0)
             continue
         if n.kind == CLUSTER_KIND:
             ms = members[nid]
-            label, detail = node_lines(n, counts.get(nid[len("cluster:"):]))
+            label, detail = node_lines(n, len(ms))
             active = sorted({m.step for m in ms} | {b[0] for m in ms for b in m.backward})
             by_step: dict[int, float | None] = {}
             for m in ms:

@@ -14,7 +14,8 @@ from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QApplication
 
 from gradstudio.core.graph.model import Graph, GraphNode
-from gradstudio.core.layout import CLUSTER_KIND, cluster_node_id, shape_text
+from gradstudio.core.layout import CLUSTER_KIND, cluster_node_id, repeat_key, repeated_runs, shape_text
+from gradstudio.core.layout.collapse import repeat_label
 
 SEP = " · "
 
@@ -116,4 +117,8 @@ class Measurer:
         for path, c in graph.clusters.items():
             fake = GraphNode(id=cluster_node_id(path), kind=CLUSTER_KIND, label=c.label, key="")
             out[fake.id] = self.size(*node_lines(fake, counts[path]))
+        for first, run in repeated_runs(graph).items():  # `Class × N` boxes
+            label = repeat_label(graph.clusters[first], len(run))
+            fake = GraphNode(id=cluster_node_id(repeat_key(first)), kind=CLUSTER_KIND, label=label, key="")
+            out[fake.id] = self.size(*node_lines(fake, sum(counts[p] for p in run)))
         return out

@@ -279,3 +279,23 @@ def test_spread_keeps_order_and_gaps_and_moves_as_little_as_it_can():
     assert spread([0.0, 0.0], [10.0]) == [-5.0, 5.0]  # a clash splits the difference
     xs = spread([3.0, 1.0, 2.0, 8.0], [2.0, 2.0, 1.0])
     assert all(b - a >= g - 1e-9 for a, b, g in zip(xs, xs[1:], [2.0, 2.0, 1.0]))
+
+
+def test_repeated_blocks_fold_into_one_node_marked_times_n():
+    from gradstudio.core.examples import CascadeNet
+    from gradstudio.core.layout import collapse, compute_layout, repeat_key, repeated_runs
+
+    net = CascadeNet(widths=(4, 8), depth=3)
+    with record(net) as tape:
+        net(torch.randn(1, 3, 8, 8)).sum().backward()
+    g = tape.graph()
+    runs = repeated_runs(g)
+    assert runs["stages.0.blocks.0"] == ["stages.0.blocks.0", "stages.0.blocks.1", "stages.0.blocks.2"]
+    folded = collapse(g, {repeat_key("stages.0.blocks.0")})
+    (box,) = [n for n in folded.nodes.values() if n.kind == "cluster"]
+    assert box.label == "stages.0.blocks: ResidualBlock × 3"
+    assert not any(n.module and n.module.startswith("stages.0.blocks.") for n in folded.nodes.values() if n.kind != "cluster")
+    # the run is wired like the blocks it stands for: an edge in from before, out to after
+    assert [e for e in folded.edges if e.dst == box.id] and [e for e in folded.edges if e.src == box.id]
+    lay = compute_layout(g, engine="builtin", collapsed={repeat_key("stages.0.blocks.0")})
+    assert box.id in lay.positions

@@ -148,3 +148,16 @@ def test_screenshot_of_a_failing_script_exits_non_zero(tmp_path):
     assert result.returncode == 1
     assert "nope" in result.stderr and "line 3" in result.stderr
     assert not out.exists()
+
+
+def test_repeated_blocks_fold_into_one_box(qtbot, window):
+    window.open_lesson(LESSONS[2], run=False)  # two stages of two residual blocks each
+    run_and_wait(qtbot, window)
+    with qtbot.waitSignal(window.graph_panel.sig_layout_ready, timeout=30_000):
+        window.toggle_repeats()
+    labels = labels_in_scene(window)
+    assert "net.stage1.blocks: ResidualBlock × 2" in labels
+    assert "net.stage2.blocks: ResidualBlock × 2" in labels
+    with qtbot.waitSignal(window.graph_panel.sig_layout_ready, timeout=30_000):
+        window.toggle_repeats()
+    assert not any("×" in label for label in labels_in_scene(window))
