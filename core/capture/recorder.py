@@ -206,24 +206,36 @@ class _Recorder(TorchFunctionMode):
         if kwargs:
             _tensors(kwargs, ins)
         outs = _tensors(out, [])
-        roots = [t.grad_fn for t in outs if t.grad_fn is not None]
-        roots += [t.grad_fn for t in ins if t.grad_fn is not None]  # in-place ops rewrite inputs
-        new_ids = self._add_nodes(an.walk_new(roots, self._fn_ids), step) if roots else []
-        made_nodes = [t for t in outs if t.grad_fn is not None and id(t.grad_fn) in self._fn_ids]
+        # `t.grad_fn` makes a Python object for the node on first access: read each once
+        out_fns = [t.grad_fn for t in outs]
+        in_fns = [t.grad_fn for t in ins]
+        roots = [f for f in out_fns if f is not None] + [f for f in in_fns if f is not None]
+        fn_ids = self._fn_ids
+        new_ids = self._add_nodes(an.walk_new(roots, fn_ids), step) if roots else []
+        out_nodes = [None if f is None else fn_ids.get(id(f)) for f in out_fns]
         if new_ids:
-            self._last_outputs = [(self._fn_ids[id(t.grad_fn)], tuple(t.shape)) for t in made_nodes]
-        for t in outs:  # `torch.randn(3, requires_grad=True)`: the leaf exists from this step
-            if t.requires_grad and t.grad_fn is None and id(t) not in self._leaf_ids:
+            self._last_outputs = [(nid, tuple(t.shape)) for nid, t in zip(out_nodes, outs) if nid is not None]
+        for t, f in zip(outs, out_fns):  # `torch.randn(3, requires_grad=True)`: a leaf from this step
+            if f is None and t.requires_grad and id(t) not in self._leaf_ids:
                 self._leaf_for(t, step, name_now=False)
+        leaf_ids = self._leaf_ids
+        inputs = [
+            InputRef(
+                fn_ids.get(id(f)) if f is not None else (leaf_ids.get(id(t)) if t.requires_grad else None),
+                tuple(t.shape),
+                t.requires_grad,
+            )
+            for t, f in zip(ins, in_fns)
+        ]
         tape.append(
             CallEvent,
             kind="call",
             op=op,
             qualname=qualname,
             nodes=new_ids,
-            inputs=[InputRef(self._source_of(t, step), tuple(t.shape), t.requires_grad) for t in ins],
+            inputs=inputs,
             outputs=[tape.store.snapshot(t) for t in outs],
-            output_nodes=[None if t.grad_fn is None else self._fn_ids.get(id(t.grad_fn)) for t in outs],
+            output_nodes=out_nodes,
             module=self.tracker.current_path,
             module_calls=self.tracker.current_calls,
             source=loc,
@@ -271,13 +283,6 @@ class _Recorder(TorchFunctionMode):
                     inputs.append((src, shapes[nr] if nr < len(shapes) else None, slot, nr))
             nodes[fn_ids[id(fn)]].inputs = inputs
         return [i for i in ids if nodes[i].step == step]
-
-    def _source_of(self, t: torch.Tensor, step: int) -> str | None:
-        if t.grad_fn is not None:
-            return self._fn_ids.get(id(t.grad_fn))
-        if t.requires_grad:  # a leaf: known once autograd has used it (its AccumulateGrad)
-            return self._leaf_ids.get(id(t))
-        return None
 
     def _leaf_for(self, t: torch.Tensor, step: int, name_now: bool = True) -> str:
         """The leaf id of `t`, registering it on first sight. A leaf made by the current
