@@ -109,7 +109,9 @@ def _screenshot(app, window, args) -> int:
             outcome["code"] = 1
             app.quit()
 
-    def on_layout_ready() -> None:
+    def on_layout_ready(*_) -> None:
+        if args.presentation:
+            window._fit_docks()
         if args.select:
             hit = next((n.id for n in window.session.graph.nodes.values() if n.label == args.select), None)
             window.session.select(hit)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton
 
 from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
@@ -273,6 +273,14 @@ class MainWindow(QMainWindow):
             self.showFullScreen()
         else:
             self.showNormal()
+        QTimer.singleShot(0, self._fit_docks)
+
+    def _fit_docks(self) -> None:
+        """The code must stay readable at the larger font: give it about a third of the width."""
+        share = 0.36 if self.presentation else 0.27
+        self.resizeDocks([self.editor_dock], [int(self.width() * share)], Qt.Horizontal)
+        if self.presentation:
+            self.graph_panel.view.fit()
 
     # -- persistence -------------------------------------------------------------------
     def _restore_state(self) -> None:

@@ -173,11 +173,27 @@ def _mark_contributing(g: Graph) -> None:
 
 
 def _add_clusters(g: Graph, tape: Tape) -> None:
+    """One box per module that made nodes, nested like the modules.
+
+    A module without sub-modules that ran more than once (a shared layer applied in a loop,
+    an RNN cell unrolled, one ReLU used twice) gets no box of its own: one box around all
+    its calls would cut through the code between them. Its nodes sit in the enclosing box
+    (their `module` still names it).
+    """
     classes = tape.module_classes
+    calls: dict[str, set] = defaultdict(set)
+    for info in tape.nodes.values():
+        if info.module is not None and info.module_call is not None and not info.is_accumulate:
+            calls[info.module].add(info.module_call)
+    has_children = {_parent(p, classes) for p in classes}
+    unboxed = {p for p, c in calls.items() if len(c) > 1 and p not in has_children}
     used: set[str] = set()
     for n in g.nodes.values():
-        if n.module is not None and n.module in classes:
-            used.add(n.module)
+        p = n.module
+        while p is not None and p in unboxed:
+            p = _parent(p, classes)
+        if p is not None and p in classes:
+            used.add(p)
     # every ancestor of a used module is shown too, so the boxes nest
     paths = set()
     for path in used:
@@ -188,7 +204,7 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
     # children in the order the modules first made a node, like the code runs
     first_step: dict[str, int] = {}
     for n in g.nodes.values():
-        p = n.module if n.module in paths else None
+        p = _box_of(n.module, g, paths, classes)
         while p is not None:
             if n.step < first_step.get(p, 1 << 62):
                 first_step[p] = n.step
@@ -199,8 +215,17 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
         if c.parent is not None and c.parent in g.clusters:
             g.clusters[c.parent].children.append(c.path)
     for n in g.nodes.values():
-        if n.module in g.clusters:
-            g.clusters[n.module].nodes.append(n.id)
+        box = _box_of(n.module, g, g.clusters, classes)
+        if box is not None:
+            g.clusters[box].nodes.append(n.id)
+
+
+def _box_of(module: str | None, g: Graph, boxes, classes: dict) -> str | None:
+    """The innermost drawn box for a module path (itself, or an ancestor if it has none)."""
+    p = module
+    while p is not None and p not in boxes:
+        p = _parent(p, classes) if p in classes else None
+    return p
 
 
 def _parent(path: str, classes: dict) -> str | None:

@@ -101,3 +101,23 @@ def test_graph_at_step_shows_only_nodes_created_so_far():
         net(torch.randn(1, 2)).sum()
     counts = [len(tape.graph(step=k).by_kind("op")) for k in range(len(tape.events))]
     assert counts == [0, 2, 3, 4]  # randn; linear (addmm + the weight transpose); relu; sum
+
+
+def test_a_layer_applied_several_times_gets_no_box_spanning_its_calls():
+    net = RandomDepthNet(features=4, rng=random.Random(3))
+    x = torch.randn(2, 4)
+    while True:
+        tape, depth = record_random_depth(net, x)
+        if depth > 1:
+            break
+    g = tape.graph()
+    assert "shared" not in g.clusters  # one box around all calls would cut through the loop
+    addmms = g.by_label("AddmmBackward0")
+    assert all(n.module == "shared" for n in addmms)  # the nodes still name their module
+    assert all(n.id in g.clusters[""].nodes for n in addmms)  # drawn in the enclosing box
+    single = CascadeNet(widths=(4,), depth=1)
+    with record(single) as t2:
+        single(torch.randn(1, 3, 8, 8)).sum().backward()
+    g2 = t2.graph()
+    assert "stages.0.blocks.0.conv1" in g2.clusters  # called once: boxed
+    assert "stages.0.blocks.0.relu" not in g2.clusters  # one ReLU used twice in the block
