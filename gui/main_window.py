@@ -30,6 +30,19 @@ from .theme import apply_theme
 log = logging.getLogger(__name__)
 
 
+def diff_text(d) -> str:
+    """What Run again changed, for the status bar: new nodes are marked in the graph."""
+    if not d:
+        return "same graph as the previous run"
+    gone = [k.split("/")[-1].split("#")[0] + (f" in {k.split('/')[0]}" if "/" in k and k.split("/")[0] else "")
+            for k in d.only_a]
+    text = f"{len(d.only_b)} nodes new (marked 'new')"
+    if gone:
+        shown = ", ".join(gone[:6]) + (f" and {len(gone) - 6} more" if len(gone) > 6 else "")
+        text += f"; {len(gone)} gone: {shown}"
+    return text
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, session: Session | None = None):
         super().__init__()
@@ -222,7 +235,7 @@ class MainWindow(QMainWindow):
     def _on_tape_changed(self, tape) -> None:
         d = self.session.last_diff
         if d is not None:
-            self.statusBar().showMessage(f"Run {self.session.run_count}: {d.summary()}", 15_000)
+            self.statusBar().showMessage(f"Run {self.session.run_count}: {diff_text(d)}", 30_000)
 
     def _on_step_changed(self, step: int) -> None:
         if self.session.graph is not None:

@@ -8,7 +8,7 @@ far out. The state the scene sets (current, gradient, freed, selected) only chan
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from gradstudio.core.layout import CLUSTER_KIND
@@ -18,6 +18,7 @@ from .style import DETAIL_LOD, FADED_OPACITY, TEXT_LOD, SceneStyle
 
 RADIUS = 5.0
 MARGIN = 9.0  # room around the box for the glow and badges
+NEW_BADGE = QColor("#7b3fc4")  # "new in this run": a colour no other state uses
 LEAF_KINDS = ("parameter", "input")
 RUNS_BACKWARD = ("op", "accumulate", CLUSTER_KIND)
 
@@ -34,6 +35,7 @@ class NodeItem(QGraphicsItem):
         self.state = HIDDEN_NODE
         self.selected = False
         self.search_hit = False
+        self.is_new = False  # only in this run, compared with the previous one
         self.setVisible(False)
         self.setZValue(20)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -88,6 +90,11 @@ class NodeItem(QGraphicsItem):
     def set_selected(self, on: bool) -> None:
         if on != self.selected:
             self.selected = on
+            self.update()
+
+    def set_new(self, on: bool) -> None:
+        if on != self.is_new:
+            self.is_new = on
             self.update()
 
     def set_search_hit(self, on: bool) -> None:
@@ -146,6 +153,8 @@ class NodeItem(QGraphicsItem):
             self._badge(painter, ".grad", QBrush(st.grad_color(spec.grad_norms[grad_i])), st.badge_text, top=True)
         if freed:
             self._badge(painter, "freed", st.freed_badge, st.freed_badge_text, top=False)
+        if self.is_new:
+            self._badge(painter, "new", QBrush(NEW_BADGE), QColor("white"), top=True, left=True)
 
     def _paint_text(self, painter: QPainter, lod: float, freed: bool) -> None:
         st, spec, rect = self.style, self.spec, self.rect
@@ -171,12 +180,12 @@ class NodeItem(QGraphicsItem):
                 Qt.AlignmentFlag.AlignCenter, spec.detail,
             )
 
-    def _badge(self, painter: QPainter, text: str, brush: QBrush, color, top: bool) -> None:
-        """A small pill straddling the top (or bottom) border at the right."""
+    def _badge(self, painter: QPainter, text: str, brush: QBrush, color, top: bool, left: bool = False) -> None:
+        """A small pill straddling the top (or bottom) border at the right (or left)."""
         st = self.style
         fm = st.fm_badge
         w, h = fm.horizontalAdvance(text) + 8, fm.height() + 1
-        x = self.rect.right() - w - 4
+        x = self.rect.left() + 4 if left else self.rect.right() - w - 4
         y = -h / 2 if top else self.rect.bottom() - h / 2
         r = QRectF(x, y, w, h)
         painter.setPen(QPen(st.background, 1.0))

@@ -260,6 +260,7 @@ class GraphPanel(QWidget):
         if self.session.tape is not None:
             scene.set_step(self.session.step)
         scene.set_selected(self.session.selected)
+        scene.set_new_nodes(self._new_node_ids())
         keep = self._keep_view and old is not None
         self.view.set_graph_scene(scene, keep_view=keep)
         self._restore_anchor(scene)
@@ -273,6 +274,14 @@ class GraphPanel(QWidget):
             self.find(self.search.text())
         self._update_status()
         self.sig_layout_ready.emit(lay)
+
+    def _new_node_ids(self) -> set[str]:
+        """Nodes of this run whose key the previous run lacked (after Run again)."""
+        d, graph = self.session.last_diff, self._graph
+        if not d or graph is None:
+            return set()
+        new = set(d.only_b)
+        return {n.id for n in graph.nodes.values() if n.key in new}
 
     def _restore_anchor(self, scene: GraphScene) -> None:
         """After folding or unfolding, put that module's box back where the user clicked."""

@@ -176,6 +176,12 @@ class GraphScene(QGraphicsScene):
             item.set_selected(True)
         self.sig_look_changed.emit()
 
+    def set_new_nodes(self, ids) -> None:
+        """Mark the nodes only this run has (Run again compares with the previous run)."""
+        ids = set(ids)
+        for nid, item in self.nodes.items():
+            item.set_new(nid in ids)
+
     def set_search_hits(self, ids) -> None:
         for nid in self._search:
             if nid in self.nodes:

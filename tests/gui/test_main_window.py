@@ -161,3 +161,63 @@ def test_repeated_blocks_fold_into_one_box(qtbot, window):
     with qtbot.waitSignal(window.graph_panel.sig_layout_ready, timeout=30_000):
         window.toggle_repeats()
     assert not any("×" in label for label in labels_in_scene(window))
+
+
+HUGE = """
+import torch
+from torch import nn
+net = nn.Sequential(*[nn.Sequential(nn.Linear(8, 8), nn.Tanh()) for _ in range(120)])
+loss = net(torch.randn(4, 8)).pow(2).mean()
+loss.backward()
+"""
+
+
+def test_huge_graph_opens_folded_and_the_window_stays_responsive(qtbot, window):
+    window.session.set_source(HUGE, "<editor>")
+    ticks = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    run_and_wait(qtbot, window, timeout=120_000)
+    timer.stop()
+    g = window.session.graph
+    assert len(g.nodes) > 600
+    assert window.session.collapsed  # modules folded to keep it readable
+    shown = len(window.graph_panel.scene.node_items)
+    assert shown <= 320 < len(g.nodes)
+    assert len(ticks) > 3  # the event loop kept running while recording and laying out
+
+
+def test_missing_dot_falls_back_and_says_so_once(qtbot, window, monkeypatch):
+    import gradstudio.core.layout.compute as compute
+
+    monkeypatch.setattr(compute.shutil, "which", lambda name: None)
+    messages = []
+    window.statusBar().messageChanged.connect(lambda text: text and messages.append(text))
+    window.open_lesson(DEFAULT_LESSON, run=False)
+    run_and_wait(qtbot, window)
+    assert window.graph_panel.layout_result.engine == "builtin"
+    assert sum("dot" in m for m in messages) == 1
+    run_and_wait(qtbot, window)  # a second run does not repeat it
+    assert sum("dot" in m for m in messages) == 1
+    assert {"PowBackward0", "inp"} <= labels_in_scene(window)
+
+
+def test_run_again_marks_nodes_only_the_new_run_has(qtbot, window):
+    script = (
+        "import torch\nfrom torch import nn\n"
+        "torch.manual_seed(0)\nlayer = nn.Linear(3, 3)\nx = torch.randn(1, 3)\n"
+        "for _ in range({depth}):\n    x = torch.tanh(layer(x))\nx.sum().backward()\n"
+    )
+    for depth in (1, 3):
+        window.session.set_source(script.format(depth=depth), "<editor>")
+        run_and_wait(qtbot, window)
+    scene = window.graph_panel.scene
+    new = {nid for nid, item in scene.node_items.items() if item.is_new}
+    g = window.session.graph
+    assert [g.nodes[n].label for n in new].count("TanhBackward0") == 2  # two more layers
+    assert {g.nodes[n].label for n in new} >= {"AddmmBackward0", "TanhBackward0"}
+    assert "2 nodes new" not in window.statusBar().currentMessage()
+    assert "new" in window.statusBar().currentMessage()
