@@ -83,6 +83,13 @@ def ours(tape, engine: str, app):
     return graph, lay, scene, times
 
 
+def median_run(fn, repeat: int):
+    """Median of `repeat` timed runs after one warm-up (imports, caches), by total seconds."""
+    fn()
+    runs = [fn() for _ in range(repeat)]
+    return sorted(runs, key=lambda r: r[-1]["total"] if isinstance(r, tuple) else (r or 1e9))[len(runs) // 2]
+
+
 def torchviz_svg(model, loss, limit: float | None):
     """Seconds for make_dot + svg, or None past `limit` seconds."""
     from torchviz import make_dot
@@ -156,14 +163,15 @@ def main() -> None:
     for target in args.sizes:
         layers = max(1, round((target - NODES_BASE) / NODES_PER_LAYER))
         model, loss, tape, rec_s = record_gpt(layers)
-        graph, lay, scene, t_builtin = ours(tape, "builtin", app)
+        reps = 3 if target <= 5000 else 1
+        graph, lay, scene, t_builtin = median_run(lambda: ours(tape, "builtin", app), reps)
         n, e = len(graph.nodes), len(graph.edges)
         print(f"== GPT, {layers} layers: {n:,} nodes, {e:,} edges, {len(tape.events):,} events "
               f"(recorded in {rec_s:.1f} s)")
         print("  ours, built-in: " + ", ".join(f"{k} {v:.2f} s" for k, v in t_builtin.items()))
         t_dot = None
         if have_dot and n <= args.dot_max:
-            _, lay_d, scene_d, t_dot = ours(tape, "dot", app)
+            _, lay_d, scene_d, t_dot = median_run(lambda: ours(tape, "dot", app), reps)
             print("  ours, dot:      " + ", ".join(f"{k} {v:.2f} s" for k, v in t_dot.items())
                   + ("" if lay_d.engine == "dot" else f"  (fell back: {lay_d.fallback_reason})"))
             scene_d.deleteLater()
@@ -171,7 +179,8 @@ def main() -> None:
             print(f"  ours, dot:      skipped ({n:,} nodes > {args.dot_max:,})" if have_dot else "  ours, dot: no dot")
         tv = None
         if have_dot:
-            tv = torchviz_svg(model, loss, None if n <= args.dot_max else args.torchviz_limit)
+            limit = None if n <= args.dot_max else args.torchviz_limit
+            tv = median_run(lambda: torchviz_svg(model, loss, limit), reps) if limit is None else torchviz_svg(model, loss, limit)
             print(f"  torchviz make_dot + svg: {tv:.2f} s" if tv is not None
                   else f"  torchviz make_dot + svg: skipped, took more than {args.torchviz_limit:g} s")
         if tv:

@@ -6,10 +6,16 @@ from collections import defaultdict
 
 from ..capture.events import BackwardEndEvent, BackwardNodeEvent, CallEvent, LeafGradEvent
 from ..capture.tape import Tape
+from ..gcpause import gc_paused
 from .model import Cluster, Graph, GraphEdge, GraphNode
 
 
 def build_graph(tape: Tape) -> Graph:
+    with gc_paused():
+        return _build(tape)
+
+
+def _build(tape: Tape) -> Graph:
     g = Graph()
     creator: dict[str, CallEvent] = {}
     output_value = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import time
 
+from ..gcpause import gc_paused
 from ..graph.model import Graph
 from .builtin_engine import builtin_layout
 from .collapse import collapse
@@ -30,6 +31,11 @@ def compute_layout(
     so stepping never moves anything). `engine` is "auto", "dot" or "builtin"."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    with gc_paused():
+        return _compute(graph, engine, measure, collapsed, dot_max_nodes, dot_timeout)
+
+
+def _compute(graph, engine, measure, collapsed, dot_max_nodes, dot_timeout) -> Layout:
     t0 = time.perf_counter()
     collapsed = frozenset(collapsed)
     g = collapse(graph, collapsed)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QPainterPath, QPolygonF
 
+from gradstudio.core.gcpause import gc_paused
 from gradstudio.core.graph.model import Graph
 from gradstudio.core.layout import CLUSTER_KIND, Layout, edge_keys, shape_text
 from gradstudio.core.layout.collapse import depths, folded_paths
@@ -217,6 +218,12 @@ def arrow_head(points, size: float) -> QPolygonF:
 
 # -- building ------------------------------------------------------------------------------
 def build_plan(full: Graph, shown: Graph, layout: Layout, *, arrow: float = 7.0) -> ScenePlan:
+    """The plan for `shown` (= collapse(full, layout.collapsed)) laid out by `layout`."""
+    with gc_paused():
+        return _build_plan(full, shown, layout, arrow=arrow)
+
+
+def _build_plan(full: Graph, shown: Graph, layout: Layout, *, arrow: float = 7.0) -> ScenePlan:
     """The plan for `shown` (= collapse(full, layout.collapsed)) laid out by `layout`.
     Gradient ranges come from `full`, so folding a module never changes the colour scale."""
     owner = {nid: nid for nid in shown.nodes}

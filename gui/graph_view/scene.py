@@ -17,6 +17,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QToolTip
 
+from gradstudio.core.gcpause import gc_paused
 from gradstudio.core.graph.model import Graph
 from gradstudio.core.layout import Layout, collapse
 
@@ -74,6 +75,22 @@ class GraphScene(QGraphicsScene):
         self.edges: dict[tuple, EdgeItem] = {}
         self.clusters: dict[str, ClusterItem] = {}
         self._items: list = []  # parallel to plan.specs
+        with gc_paused():
+            self._add_items(plan)
+        self._specs = plan.specs
+        self._n_nodes = len(plan.nodes)
+        x, y, w, h = plan.bbox
+        self.setSceneRect(QRectF(x - SCENE_MARGIN, y - SCENE_MARGIN, w + 2 * SCENE_MARGIN, h + 2 * SCENE_MARGIN))
+        self.setBackgroundBrush(QBrush(self.style.background))
+        self.step: int | None = None
+        self._current: set[int] = set()
+        self.selected: str | None = None
+        self._search: set[str] = set()
+        self.last_touched = 0  # items looked at by the latest set_step
+        self.visible_count = 0  # node boxes shown
+        self.token = None  # the owner's name for what this scene shows
+
+    def _add_items(self, plan: ScenePlan) -> None:
         cache = len(plan.nodes) <= CACHE_MAX_NODES
         for spec in plan.nodes:
             item = NodeItem(spec, self.style)
@@ -93,18 +110,6 @@ class GraphScene(QGraphicsScene):
             self.addItem(item)
         for item in self.clusters.values():
             self.addItem(item.label_item)
-        self._specs = plan.specs
-        self._n_nodes = len(plan.nodes)
-        x, y, w, h = plan.bbox
-        self.setSceneRect(QRectF(x - SCENE_MARGIN, y - SCENE_MARGIN, w + 2 * SCENE_MARGIN, h + 2 * SCENE_MARGIN))
-        self.setBackgroundBrush(QBrush(self.style.background))
-        self.step: int | None = None
-        self._current: set[int] = set()
-        self.selected: str | None = None
-        self._search: set[str] = set()
-        self.last_touched = 0  # items looked at by the latest set_step
-        self.visible_count = 0  # node boxes shown
-        self.token = None  # the owner's name for what this scene shows
 
     @classmethod
     def from_layout(cls, graph: Graph, layout: Layout, *, theme: str = "light",
