@@ -61,7 +61,11 @@ class NodeSpec:
     contributes: bool = True
     op: str | None = None
     module: str | None = None
-    tooltip: str = ""
+
+    @property
+    def tooltip(self) -> str:
+        """Written when first shown: building it for every node up front cost a third of the plan."""
+        return _tooltip(self, self.label, self.detail)
 
     def state(self, k: int) -> tuple:
         """(visible, current, index of the latest gradient or -1, freed) after event k."""
@@ -267,7 +271,6 @@ def _build_plan(full: Graph, shown: Graph, layout: Layout, *, arrow: float = 7.0
             id=nid, kind=n.kind, label=label, detail=detail, rect=layout.node_rect(nid),
             step=n.step, active=active, grad_steps=grad_steps, grad_norms=grad_norms,
             freed_step=freed_step, contributes=n.contributes, op=n.op, module=n.module,
-            tooltip=_tooltip(n, label, detail),
         ))
     step_of = {s.id: s.step for s in nodes}
     contributes = {s.id: s.contributes for s in nodes}
