@@ -50,40 +50,31 @@ class BackwardHooks:
         self.handles.clear()
         return False
 
+    def _record(self, node_id: str, received, sent, skip: frozenset) -> None:
+        # Snapshots only take references here (copy-on-write): no torch op runs.
+        snap = self.tape.store.snapshot
+        self.tape.append(
+            BackwardNodeEvent,
+            kind="backward_node",
+            pass_index=self.pass_index,
+            node=node_id,
+            grads_received=[None if g is None else snap(g) for g in received],
+            grads_sent=[None if g is None or i in skip else snap(g) for i, g in enumerate(sent)],
+            sent_as_received=skip,
+        )
+
     def _node_hook(self, node_id: str):
-        tape, pass_index = self.tape, self.pass_index
         skip = self.skip_sent.get(node_id, frozenset())
 
-        snap = tape.store.snapshot
-
         def hook(grad_inputs, grad_outputs):
-            # Snapshots only take references here (copy-on-write): no torch op runs.
-            tape.append(
-                BackwardNodeEvent,
-                kind="backward_node",
-                pass_index=pass_index,
-                node=node_id,
-                grads_received=[None if g is None else snap(g) for g in grad_outputs],
-                grads_sent=[None if g is None or i in skip else snap(g) for i, g in enumerate(grad_inputs)],
-                sent_as_received=skip,
-            )
+            self._record(node_id, grad_outputs, grad_inputs, skip)
             return None  # returning a value would replace the gradients
 
         return hook
 
     def _accumulate_hook(self, node_id: str):
-        tape, pass_index = self.tape, self.pass_index
-        snap = tape.store.snapshot
-
         def prehook(grad_outputs):
-            tape.append(
-                BackwardNodeEvent,
-                kind="backward_node",
-                pass_index=pass_index,
-                node=node_id,
-                grads_received=[None if g is None else snap(g) for g in grad_outputs],
-                grads_sent=[],
-            )
+            self._record(node_id, grad_outputs, (), frozenset())
             return None
 
         return prehook
