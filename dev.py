@@ -37,10 +37,14 @@ def ensure_env(extras: str = "") -> None:
     if not PYTHON.exists():
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    stamp_file = VENV / ".gradstudio-installed"
+    # one stamp per extras; the test install (a superset) also satisfies the app
+    satisfied_by = [extras] if extras else ["", "test"]
+    for have in satisfied_by:
+        stamp = VENV / f".gradstudio-installed-{have or 'app'}"
+        if stamp.exists() and stamp.read_text() == _stamp(have):
+            return
+    stamp_file = VENV / f".gradstudio-installed-{extras or 'app'}"
     want = _stamp(extras)
-    if stamp_file.exists() and stamp_file.read_text() == want:
-        return
     target = f".[{extras}]" if extras else "."
     print(f"installing gradstudio{'[' + extras + ']' if extras else ''} into {VENV} (first run takes a few minutes)", flush=True)
     run([PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target])
