@@ -100,8 +100,15 @@ class Measurer:
         self.fonts = fonts
         self._fm_label = QFontMetricsF(fonts.label)
         self._fm_detail = QFontMetricsF(fonts.detail)
+        self._sizes: dict[tuple[str, str], tuple[float, float]] = {}  # labels repeat a lot
 
     def size(self, label: str, detail: str) -> tuple[float, float]:
+        hit = self._sizes.get((label, detail))
+        if hit is None:
+            hit = self._sizes[(label, detail)] = self._measure(label, detail)
+        return hit
+
+    def _measure(self, label: str, detail: str) -> tuple[float, float]:
         f = self.fonts
         w = self._fm_label.horizontalAdvance(label)
         h = self._fm_label.height() + 2 * f.pad_y
