@@ -13,11 +13,8 @@ import traceback
 from dataclasses import dataclass, field
 
 from .capture import DEFAULT_MEMORY_BUDGET, Tape, record, register_source
+from .capture.cancel import RunCancelled
 from .capture.source import _is_internal
-
-
-class RunCancelled(KeyboardInterrupt):
-    """Raised inside the user's code when the run is cancelled."""
 
 
 @dataclass
@@ -60,24 +57,35 @@ NOTHING_RECORDED = (
 
 
 class CancelToken:
-    """Lets another thread stop a run: raises RunCancelled inside the running thread."""
+    """Lets another thread stop a run.
+
+    `cancel()` sets a flag the recorder checks at every torch call (a safe point).
+    `cancel(force=True)` also raises RunCancelled asynchronously in the running thread, which
+    stops loops that make no torch call (`while True: pass`); callers repeat it until the run
+    ends, since user code may catch it once.
+    """
 
     def __init__(self):
         self.cancelled = threading.Event()
         self._thread_id: int | None = None
+        self._lock = threading.Lock()
 
     def bind(self) -> None:
-        self._thread_id = threading.get_ident()
+        with self._lock:
+            self._thread_id = threading.get_ident()
 
     def unbind(self) -> None:
-        self._thread_id = None
+        with self._lock:
+            self._thread_id = None
 
-    def cancel(self) -> None:
+    def cancel(self, force: bool = False) -> None:
         self.cancelled.set()
-        tid = self._thread_id
-        if tid is not None:
-            # Delivered at the next bytecode the thread runs: stops pure-Python loops too.
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(RunCancelled))
+        if not force:
+            return
+        with self._lock:  # never aim at a thread that has left the run
+            tid = self._thread_id
+            if tid is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(RunCancelled))
 
 
 def run_script(
@@ -105,24 +113,26 @@ def run_script(
             ),
         )
     namespace = {"__name__": "__main__", "__file__": filename}
-    rec = record(memory_budget=memory_budget, names=namespace)
+    rec = record(memory_budget=memory_budget, names=namespace, cancel=cancel.cancelled if cancel else None)
     error = None
-    if cancel is not None:
-        cancel.bind()
-        if cancel.cancelled.is_set():
-            cancel.unbind()
-            return RunResult(tape=None, error=ScriptError("cancelled", "RunCancelled", "run cancelled"))
     try:
         with rec:
             try:
+                if cancel is not None:
+                    cancel.bind()
                 exec(code, namespace)
-            finally:  # stop accepting cancellation before the recorder cleans up
+            finally:  # stop accepting asynchronous cancels before the recorder cleans up
                 if cancel is not None:
                     cancel.unbind()
     except RunCancelled as e:
         error = _script_error(e, filename, kind="cancelled")
-    except BaseException as e:  # the user's code may raise anything, SystemExit included
+    except SystemExit as e:  # sys.exit() / exit(0) ends a script; only a non-zero code is an error
+        if e.code not in (None, 0):
+            error = _script_error(e, filename, kind="exception")
+    except BaseException as e:  # the user's code may raise anything
         error = _script_error(e, filename, kind="exception")
+    if cancel is not None and cancel.cancelled.is_set() and error is None:
+        error = ScriptError("cancelled", "RunCancelled", "run cancelled")
     tape = rec.tape
     notice = None
     if error is None and tape is not None and not tape.nodes:

@@ -88,7 +88,7 @@ class Session:
             return len(self.tape.events) - 1
         if step == "forward-end":
             first = stepping.first_backward(self.tape)
-            return (first - 1) if first else len(self.tape.events) - 1
+            return max(first - 1, 0) if first is not None else len(self.tape.events) - 1
         return int(step)
 
     # -- stepping --------------------------------------------------------------------

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.presentation:
         window.set_presentation(True)
-    window.run(step=args.step if args.step != "end" else "forward-end")
+    window.run(step=args.step)
     return app.exec()
 
 

@@ -9,7 +9,22 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+
+def _takes_text(widget: QWidget) -> bool:
+    """Line edits, spin boxes, text areas, editable combo boxes: keys there are typing."""
+    if isinstance(widget, (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit)):
+        return True
+    return isinstance(widget, QComboBox) and widget.isEditable()
 
 
 class SteppingKeys(QObject):
@@ -32,7 +47,7 @@ class SteppingKeys(QObject):
         focus = QApplication.focusWidget()
         if focus is None or not self.window.isAncestorOf(focus) and focus is not self.window:
             return False
-        if self.typing_area.isAncestorOf(focus) or focus is self.typing_area:
+        if self.typing_area.isAncestorOf(focus) or focus is self.typing_area or _takes_text(focus):
             return False
         if event.type() == QEvent.ShortcutOverride:
             event.accept()  # claim the key before any other shortcut or scroll area

@@ -190,13 +190,21 @@ class MainWindow(QMainWindow):
         if self.session.filename.startswith("<"):
             self.save_script_as()
         else:
-            write_atomic(self.session.filename, self.session.source)
+            self._write_script(self.session.filename)
 
     def save_script_as(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save script", "", "Python (*.py)")
-        if path:
-            write_atomic(path, self.session.source)
+        if path and self._write_script(path):
             self.open_source(self.session.source, path)
+
+    def _write_script(self, path: str) -> bool:
+        try:
+            write_atomic(path, self.session.source)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not save {path}: {exc}", 15_000)
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 8_000)
+        return True
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -207,13 +215,16 @@ class MainWindow(QMainWindow):
         filters = {"png": "PNG (*.png)", "svg": "SVG (*.svg)", "dot": "Graphviz DOT (*.dot)", "json": "JSON (*.json)"}
         path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", f"graph.{kind}", filters[kind])
         if path:
-            self.export(kind, path)
+            try:
+                self.export(kind, path)
+            except (OSError, RuntimeError, ValueError) as exc:
+                self.statusBar().showMessage(f"Export failed: {exc}", 15_000)
 
     def export(self, kind: str, path: str) -> None:
         """Write the graph at the current step (png, svg, dot) or the whole tape (json)."""
         s = self.session
         if s.tape is None:
-            raise RuntimeError("nothing recorded yet")
+            raise RuntimeError("nothing recorded yet: run a script first")
         if kind == "png":
             self.graph_panel.view.export_png(path)
         elif kind == "svg":

@@ -41,14 +41,18 @@ class RunController(QObject):
         self._ticker = QTimer(self)
         self._ticker.setInterval(200)
         self._ticker.timeout.connect(lambda: self.sig_progress.emit(time.perf_counter() - self._started))
+        self._force = QTimer(self)
+        self._force.setInterval(300)
+        self._force.timeout.connect(self._on_force)
 
     @property
     def running(self) -> bool:
         return self._token is not None
 
     def run(self, step: int | str = "end") -> None:
-        """Record the session's current source."""
-        self.cancel()
+        """Record the session's current source (a run still going is cancelled)."""
+        if self._token is not None:
+            self._token.cancel(force=True)
         token = CancelToken()
         self._token = token
         self._pending_step = step
@@ -59,12 +63,22 @@ class RunController(QObject):
         self.sig_running.emit(True)
 
     def cancel(self) -> None:
+        """Stop at the next torch call; a loop that makes none is interrupted after a moment,
+        again and again until it stops (user code may catch the interruption once)."""
         if self._token is not None:
             self._token.cancel()
+            self._force.start()
+
+    def _on_force(self) -> None:
+        if self._token is not None:
+            self._token.cancel(force=True)
+        else:
+            self._force.stop()
 
     def _done(self) -> None:
         self._token = None
         self._ticker.stop()
+        self._force.stop()
         self.sig_running.emit(False)
 
     def _on_finished(self, result: RunResult) -> None:
@@ -77,5 +91,9 @@ class RunController(QObject):
         self.session.sig_notice.emit(f"Internal error while recording: {type(exc).__name__}: {exc}")
 
     def shutdown(self) -> None:
-        self.cancel()
+        if self._token is not None:
+            for _ in range(20):  # a few tries: user code may swallow one interruption
+                self._token.cancel(force=True)
+                if self.runner.wait(100):
+                    break
         self.runner.shutdown()

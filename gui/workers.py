@@ -15,6 +15,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QThread, Signal
 
 log = logging.getLogger(__name__)
+_STILL_RUNNING: list = []  # threads that outlived their owner, kept referenced until the process ends
 
 
 class _TaskThread(QThread):
@@ -92,10 +93,14 @@ class TaskRunner(QObject):
         no queued notification of theirs may reach this runner afterwards."""
         self._latest = None
         for t in list(self._threads):
-            t.wait(msecs)
+            finished = t.wait(msecs)
             for signal in (t.sig_result, t.finished):
                 try:
                     signal.disconnect()
                 except (RuntimeError, TypeError):
                     pass
+            if not finished:  # destroying a running QThread aborts the process: keep it
+                t.setParent(None)
+                _STILL_RUNNING.append(t)
+                log.warning("a task did not stop within %d ms; leaving it to finish", msecs)
         self._threads.clear()

@@ -18,6 +18,7 @@ from torch.overrides import TorchFunctionMode
 
 from . import autograd_nodes as an
 from .backward_hooks import BackwardHooks
+from .cancel import RunCancelled
 from .events import BackwardEndEvent, BackwardStartEvent, CallEvent, ErrorEvent, InputRef
 from .modules import ModuleTracker, find_variable_name, user_frames
 from .source import SETUP, SourceLocation, _is_internal, user_location
@@ -46,6 +47,9 @@ _INPLACE_DUNDERS = frozenset(
 )
 
 
+_FLAG_SETTERS = frozenset({"requires_grad_", "retain_grad_", "share_memory_", "rename_"})  # no data written
+
+
 class _FuncInfo:
     __slots__ = ("kind", "op", "qualname", "signature", "inplace")
 
@@ -53,7 +57,9 @@ class _FuncInfo:
         name = getattr(func, "__name__", None) or type(func).__name__
         self.op = name
         # writes into its first argument: snapshots of that storage must be copied first
-        self.inplace = name in _INPLACE_DUNDERS or (name.endswith("_") and not name.endswith("__"))
+        self.inplace = name in _INPLACE_DUNDERS or (
+            name.endswith("_") and not name.endswith("__") and name not in _FLAG_SETTERS
+        )
         try:
             self.qualname = torch.overrides.resolve_name(func) or name
         except Exception:
@@ -74,6 +80,15 @@ class _FuncInfo:
 _func_info: dict = {}
 
 
+def _grad_fn(t: torch.Tensor):
+    """`t.grad_fn`, or None where reading it raises (a view made under no_grad and then
+    changed in place: PyTorch refuses to build its node, though the plain program runs)."""
+    try:
+        return t.grad_fn
+    except RuntimeError:
+        return None
+
+
 def _tensors(obj, out: list, depth: int = 0) -> list:
     if isinstance(obj, torch.Tensor):
         out.append(obj)
@@ -87,8 +102,9 @@ def _tensors(obj, out: list, depth: int = 0) -> list:
 
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, tape: Tape, model, entry_frame, names: dict | None = None):
+    def __init__(self, tape: Tape, model, entry_frame, names: dict | None = None, cancel=None):
         super().__init__()
+        self.cancel = cancel  # a threading.Event: set means stop at the next torch call
         self.tape = tape
         self.entry_frame = entry_frame
         self.extra_names = names  # e.g. a script's globals, searched for variable names
@@ -113,12 +129,35 @@ class _Recorder(TorchFunctionMode):
         _register_active(self)
         self.__enter__()
 
+    def abort(self) -> None:
+        """Undo whatever `start` got done."""
+        try:
+            if torch._C._is_torch_function_mode_enabled() and torch.overrides._get_current_function_mode() is self:
+                self.__exit__(None, None, None)
+        finally:
+            self.tracker.remove()
+            _unregister_active(self)
+
     def stop(self, exc: BaseException | None) -> None:
         try:
             self.__exit__(None, None, None)
         finally:
             self.tracker.remove()
             _unregister_active(self)
+        try:
+            self._finish(exc)
+        except BaseException as late:  # e.g. a cancel delivered right now: the tape stays usable
+            self.tape.failed = True
+            self.tape.error = self.tape.error or late
+            self._release()
+
+    def _release(self) -> None:
+        self._fns.clear()
+        self._fn_ids.clear()
+        self._leaf_tensors.clear()
+        self._leaf_ids.clear()
+
+    def _finish(self, exc: BaseException | None) -> None:
         tape = self.tape
         if exc is not None:
             tape.failed = True
@@ -131,21 +170,18 @@ class _Recorder(TorchFunctionMode):
                 source=_exception_location(exc),
             )
         for leaf_id, t in self._leaf_tensors.items():
-            if tape.leaves[leaf_id].name is None:
+            if leaf_id in tape.leaves and tape.leaves[leaf_id].name is None:
                 self._name_leaf(tape.leaves[leaf_id], t)
         for node_id, fn in self._fns.items():
-            info = tape.nodes[node_id]
-            if info.saved is None:
+            info = tape.nodes.get(node_id)
+            if info is not None and info.saved is None:
                 info.saved = an.inspect_saved(fn, self._leaf_storages)
         if not tape.outputs:
             for node_id, shape in self._last_outputs:
                 tape.outputs.append(OutputInfo(node=node_id, name="output", shape=shape))
         # The tape is plain data from here on: let the graph and its tensors go, then copy
         # the snapshots of tensors that someone else can still change.
-        self._fns.clear()
-        self._fn_ids.clear()
-        self._leaf_tensors.clear()
-        self._leaf_ids.clear()
+        self._release()
         tape.store.settle()
 
     # -- forward -----------------------------------------------------------------------
@@ -157,11 +193,13 @@ class _Recorder(TorchFunctionMode):
             info = _func_info[func] = _FuncInfo(func)
         if threading.get_ident() != self.thread:
             return func(*args, **kwargs)
+        if self.cancel is not None and self.cancel.is_set():
+            raise RunCancelled("run cancelled")
         if args and (info.inplace or (kwargs and ("out" in kwargs or kwargs.get("inplace") is True))):
             self._before_write(args[0], kwargs.get("out"))
         if info.kind == _BACKWARD:
             return self._backward(func, info, args, kwargs)
-        writes_leaf = info.inplace and self._leaf_ids and self._written_leaves(args[0] if args else None)
+        writes_leaf = info.inplace and self._leaf_ids and args and self._written_leaves(args[0])
         if info.kind == _SKIP and not writes_leaf:
             return func(*args, **kwargs)
         loc = user_location(2)
@@ -176,12 +214,18 @@ class _Recorder(TorchFunctionMode):
         return out
 
     def _written_leaves(self, target) -> list:
-        """Registered leaves among the tensors an in-place op writes."""
+        """Registered leaves among the tensors an in-place op writes, also through another
+        tensor on their memory (`w.data -= lr * w.grad`)."""
         found = []
         for t in _tensors(target, []):
             leaf_id = self._leaf_ids.get(id(t))
             if leaf_id is not None:
-                found.append((leaf_id, t))
+                found.append((leaf_id, self._leaf_tensors[leaf_id]))
+            elif self._leaf_storages:
+                key = an.storage_key(t)
+                for lid, leaf in self.tape.leaves.items():
+                    if key is not None and leaf.storage_key == key and lid in self._leaf_tensors:
+                        found.append((lid, self._leaf_tensors[lid]))
         return found
 
     def _before_write(self, target, out) -> None:
@@ -207,8 +251,8 @@ class _Recorder(TorchFunctionMode):
             _tensors(kwargs, ins)
         outs = _tensors(out, [])
         # `t.grad_fn` makes a Python object for the node on first access: read each once
-        out_fns = [t.grad_fn for t in outs]
-        in_fns = [t.grad_fn for t in ins]
+        out_fns = [_grad_fn(t) for t in outs]
+        in_fns = [_grad_fn(t) for t in ins]
         roots = [f for f in out_fns if f is not None] + [f for f in in_fns if f is not None]
         fn_ids = self._fn_ids
         new_ids = self._add_nodes(an.walk_new(roots, fn_ids), step) if roots else []
@@ -351,7 +395,7 @@ class _Recorder(TorchFunctionMode):
         retain = create if retain is None else bool(retain)
 
         step = len(tape.events)
-        root_fns = [t.grad_fn for t in roots if t.grad_fn is not None]
+        root_fns = [f for f in map(_grad_fn, roots) if f is not None]
         self._add_nodes(an.walk_new(root_fns, self._fn_ids), step)
         reachable = _reachable(root_fns)
         hook_nodes = {}
@@ -370,7 +414,7 @@ class _Recorder(TorchFunctionMode):
 
         names = user_frames(self.entry_frame, skip=2)
         for t in roots:
-            if t.grad_fn is not None:
+            if _grad_fn(t) is not None:
                 node_id = self._fn_ids[id(t.grad_fn)]
                 if not any(o.node == node_id for o in tape.outputs):
                     name = find_variable_name(t, names) or "output"
@@ -382,6 +426,10 @@ class _Recorder(TorchFunctionMode):
         skip_sent: dict[str, frozenset] = {}
         if params.get("inputs") is None and func is not torch.autograd.grad:
             consumers: dict[tuple, int] = {}
+            for t in roots:  # a root's seed gradient also flows into its node: one more input
+                f = _grad_fn(t)
+                if f is not None:
+                    consumers[(id(f), t.output_nr)] = consumers.get((id(f), t.output_nr), 0) + 1
             for fn in reachable:
                 for nxt, nr in fn.next_functions:
                     if nxt is not None:
@@ -498,6 +546,7 @@ class record:
         memory_budget: bytes the tape may spend on copies of tensor values (statistics are
             always kept). Default 256 MiB.
         names: a namespace (e.g. a script's globals) to search for variable names too.
+        cancel: a `threading.Event`; once set, the next torch call raises `RunCancelled`.
 
     Example::
 
@@ -517,10 +566,12 @@ class record:
         *,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
         names: dict | None = None,
+        cancel=None,
     ):
         self.model = model
         self.memory_budget = memory_budget
         self.names = names
+        self.cancel = cancel
         self.tape: Tape | None = None
         self._rec: _Recorder | None = None
 
@@ -528,12 +579,19 @@ class record:
         if threading.get_ident() in _active:
             raise RuntimeError("a recording is already running on this thread; nested record() is not supported")
         self.tape = Tape(self.memory_budget)
-        self._rec = _Recorder(self.tape, self.model, sys._getframe(1), self.names)
-        self._rec.start()
+        rec = _Recorder(self.tape, self.model, sys._getframe(1), self.names, self.cancel)
+        try:
+            rec.start()
+        except BaseException:  # half started (e.g. cancelled right then): undo what was done
+            rec.abort()
+            raise
+        self._rec = rec
         return self.tape
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         rec, self._rec = self._rec, None
+        if isinstance(exc, SystemExit) and exc.code in (None, 0):
+            exc = None  # a script that ends with sys.exit(0) finished normally
         if rec is not None:
             rec.stop(exc)
         return False  # never swallow the user's exception

@@ -36,17 +36,29 @@ class TensorStats:
 
     @staticmethod
     def of(tensor: torch.Tensor) -> "TensorStats":
-        """Two passes over the data in the common all-finite case (min/max, then mean/var);
-        the slower counting path runs only when min/max show a NaN or an Inf."""
+        """Statistics of any tensor; never raises (tensors it cannot read give NaN).
+
+        Two passes over the data in the common all-finite case (min/max, then sum and dot);
+        the slower counting path runs only when min/max show a NaN or an Inf, and float64
+        only when float32 sums overflow."""
+        try:
+            return TensorStats._of(tensor)
+        except Exception:  # meta, exotic dtypes or layouts: a snapshot must never fail a run
+            return TensorStats(math.nan, math.nan, math.nan, math.nan, math.nan, 0, 0, tensor.numel())
+
+    @staticmethod
+    def _of(tensor: torch.Tensor) -> "TensorStats":
         t = tensor.detach()
+        if t.layout != torch.strided:  # sparse gradients (nn.Embedding(sparse=True))
+            t = t.to_dense()
         numel = t.numel()
-        if numel == 0:
-            return TensorStats(math.nan, math.nan, math.nan, math.nan, 0.0, 0, 0, 0)
+        if numel == 0 or t.device.type == "meta":
+            return TensorStats(math.nan, math.nan, math.nan, math.nan, 0.0 if numel == 0 else math.nan, 0, 0, numel)
         if t.is_complex():
             t = t.abs()
         if t.dtype == torch.bool or not t.is_floating_point():
             t = t.to(torch.float64)
-        elif t.dtype in (torch.float16, torch.bfloat16):
+        elif t.dtype not in (torch.float32, torch.float64):  # half, bfloat16, float8
             t = t.float()
         lo, hi = (float(v) for v in torch.aminmax(t))
         nan_count = inf_count = 0
@@ -60,14 +72,21 @@ class TensorStats:
             lo, hi = (float(v) for v in torch.aminmax(t))
         n = t.numel()
         flat = t.reshape(-1)
-        # sum and dot are memory-bound BLAS-speed passes; var_mean (Welford) is ~25x slower
-        mean = float(flat.sum()) / n
-        centred = flat - mean  # centring first keeps the variance exact for large means
-        ss = float(torch.dot(centred, centred))
+        mean, ss = _mean_and_squares(flat)
+        if not (math.isfinite(mean) and math.isfinite(ss)):  # float32 sums overflowed
+            mean, ss = _mean_and_squares(flat.double())
         var = ss / n
         norm = math.sqrt(max(ss + n * mean * mean, 0.0))
         std = math.sqrt(ss / (n - 1)) if n > 1 else 0.0
         return TensorStats(lo, hi, mean, std, norm, nan_count, inf_count, numel)
+
+
+def _mean_and_squares(flat: torch.Tensor) -> tuple[float, float]:
+    """Mean and the sum of squared deviations. sum and dot are memory-bound passes at BLAS
+    speed; Welford's var_mean is ~25x slower. Centring first keeps large means exact."""
+    mean = float(flat.sum()) / flat.numel()
+    centred = flat - mean
+    return mean, float(torch.dot(centred, centred))
 
 
 class MemoryBudget:
@@ -110,7 +129,7 @@ class TensorSnapshot:
         nbytes = tensor.numel() * tensor.element_size()
         if budget is not None and budget.take(nbytes):
             self.values_dropped = False
-            if store is not None:
+            if store is not None and _can_reference(tensor, nbytes):
                 self._ref = tensor.detach()  # shares storage and version counter
                 self._version = tensor._version
                 self._origin = weakref.ref(tensor)
@@ -155,8 +174,9 @@ class TensorSnapshot:
 
     @property
     def values(self) -> torch.Tensor | None:
-        """A detached CPU copy of the values; None when the budget was spent (or, rarely,
-        the tensor was changed in place before it could be copied: `stale`)."""
+        """The values as recorded, on the CPU; None when the budget was spent (or, rarely,
+        the tensor was changed in place before it could be copied: `stale`). Read-only: it
+        may share memory with a tensor only the tape holds."""
         ref = self._ref
         if ref is not None:
             if ref._version != self._version:
@@ -196,8 +216,9 @@ class TensorSnapshot:
             | {"nan_count": s.nan_count, "inf_count": s.inf_count},
             "values_dropped": self.values_dropped,
         }
-        if with_values and self._values is not None:
-            out["values"] = self._values.tolist()
+        values = self.values if with_values else None
+        if values is not None:
+            out["values"] = values.tolist()
         return out
 
     def __repr__(self) -> str:
@@ -206,6 +227,17 @@ class TensorSnapshot:
 
 def _json_float(x: float):
     return None if (isinstance(x, float) and not math.isfinite(x)) else x
+
+
+def _can_reference(tensor: torch.Tensor, nbytes: int) -> bool:
+    """Copy-on-write needs a version counter (inference tensors have none) and must not keep
+    a big buffer alive for a small view of it (the budget counts only the view)."""
+    if tensor.layout != torch.strided or tensor.is_inference():
+        return False
+    try:
+        return tensor.untyped_storage().nbytes() <= 4 * nbytes + 4096
+    except Exception:
+        return False
 
 
 def _copy(tensor: torch.Tensor) -> torch.Tensor:

@@ -122,7 +122,7 @@ class Graph:
         return [n for n in self.nodes.values() if n.label == label]
 
     def _adjacency(self):
-        if getattr(self, "_adj_for", None) is not len(self.edges) or self._adj is None:
+        if self._adj is None or self._adj_for != len(self.edges):
             ins: dict[str, list[GraphEdge]] = {}
             outs: dict[str, list[GraphEdge]] = {}
             for e in self.edges:

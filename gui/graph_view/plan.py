@@ -140,9 +140,15 @@ class ChangeIndex:
     clusters."""
 
     def __init__(self, specs: list):
-        pairs = sorted((p, i) for i, s in enumerate(specs) for p in set(s.change_points()))
-        self.points = [p for p, _ in pairs]
-        self.items = [i for _, i in pairs]
+        points: list[int] = []
+        items: list[int] = []
+        for i, s in enumerate(specs):
+            mine = set(s.change_points())
+            points.extend(mine)
+            items.extend([i] * len(mine))
+        order = sorted(range(len(points)), key=points.__getitem__)  # one key sort, no tuples
+        self.points = [points[j] for j in order]
+        self.items = [items[j] for j in order]
 
     def between(self, a: int, b: int) -> set[int]:
         """Items whose state may differ between step a and step b."""
@@ -209,8 +215,11 @@ def arrow_head(points, size: float) -> QPolygonF:
     if len(points) < 2:
         return QPolygonF()
     tip = points[-1]
-    base = next((p for p in reversed(points[:-1]) if math.dist(p, tip) > 1e-3), points[0])
-    dx, dy = tip[0] - base[0], tip[1] - base[1]
+    tx, ty = tip
+    for base in reversed(points[:-1]):  # the last point apart from the tip sets the direction
+        dx, dy = tx - base[0], ty - base[1]
+        if abs(dx) > 1e-3 or abs(dy) > 1e-3:
+            break
     d = math.hypot(dx, dy) or 1.0
     ux, uy = dx / d, dy / d
     bx, by = tip[0] - ux * size, tip[1] - uy * size

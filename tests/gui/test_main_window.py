@@ -221,3 +221,21 @@ def test_run_again_marks_nodes_only_the_new_run_has(qtbot, window):
     assert {g.nodes[n].label for n in new} >= {"AddmmBackward0", "TanhBackward0"}
     assert "2 nodes new" not in window.statusBar().currentMessage()
     assert "new" in window.statusBar().currentMessage()
+
+
+def test_typing_in_the_search_box_is_not_stepping(qtbot, window):
+    window.open_lesson(DEFAULT_LESSON, run=False)
+    run_and_wait(qtbot, window)
+    step = window.session.step
+    search = window.graph_panel.search
+    search.setFocus()
+    qtbot.keyClicks(search, "fc weight")
+    qtbot.keyClick(search, Qt.Key_Home)
+    assert search.text() == "fc weight"
+    assert search.cursorPosition() == 0
+    assert window.session.step == step
+
+
+def test_export_before_any_run_says_so(qtbot, window, tmp_path):
+    with pytest.raises(RuntimeError, match="run a script first"):
+        window.export("dot", str(tmp_path / "x.dot"))

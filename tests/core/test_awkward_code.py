@@ -1,0 +1,110 @@
+"""Valid but awkward PyTorch code records like plain code runs (found in review)."""
+
+import json
+import math
+import threading
+import time
+
+import torch
+from torch import nn
+
+from gradstudio.core import record
+from gradstudio.core.capture import CallEvent, TensorStats
+from gradstudio.core.export import tape_to_dict
+from gradstudio.core.runner import CancelToken, run_script
+
+
+def test_in_place_change_of_a_no_grad_view_does_not_break_recording():
+    emb = nn.Embedding(10, 4)
+    with record(emb) as tape:
+        with torch.no_grad():
+            emb.weight[0].zero_()  # reading .grad_fn of this view would raise
+        emb(torch.tensor([0, 1])).sum().backward()
+    assert not tape.failed
+    assert float(emb.weight.detach()[0].abs().sum()) == 0.0
+
+
+def test_inference_mode_tensors_are_snapshotted_by_copy():
+    lin = nn.Linear(3, 2)
+    with record(lin) as tape:
+        with torch.inference_mode():
+            out = lin(torch.randn(2, 3))
+    ev = [e for e in tape.events if isinstance(e, CallEvent) and e.op == "linear"][0]
+    torch.testing.assert_close(ev.outputs[0].values, out.clone())
+
+
+def test_sparse_gradients_have_statistics():
+    emb = nn.Embedding(10, 4, sparse=True)
+    with record(emb, memory_budget=1) as tape:  # over budget: statistics at once, in the hook
+        emb(torch.tensor([1, 2, 2])).sum().backward()
+    g = tape.graph()
+    (w,) = g.by_kind("parameter")
+    assert w.grad.stats.norm > 0
+
+
+def test_statistics_never_raise_and_do_not_overflow():
+    s = TensorStats.of(torch.tensor([3e38, 3e38]))
+    assert math.isclose(s.mean, 3e38, rel_tol=1e-6) and s.std == 0.0 and math.isfinite(s.norm)
+    assert math.isnan(TensorStats.of(torch.empty(3, device="meta")).mean)
+    assert TensorStats.of(torch.ones(4, dtype=torch.float16)).mean == 1.0
+
+
+def test_small_view_of_a_big_buffer_is_copied_not_kept():
+    big = torch.randn(1_000_000)
+    with record() as tape:
+        big[:10].sum()
+    (view,) = [e.outputs[0] for e in tape.events if isinstance(e, CallEvent) and e.op == "__getitem__"]
+    assert not view.pending  # a copy of 10 numbers, not a reference holding 4 MB alive
+    torch.testing.assert_close(view.values, big[:10])
+
+
+def test_several_roots_edge_shows_the_gradient_sent_along_it():
+    x = torch.ones(2, requires_grad=True)
+    with record() as tape:
+        y = x * 2
+        z = y * 3
+        torch.autograd.backward([z, y], [torch.ones(2), torch.ones(2)])
+    g = tape.graph()
+    (edge,) = [e for e in g.edges if g.nodes[e.src].label == g.nodes[e.dst].label == "MulBackward0"]
+    torch.testing.assert_close(edge.grad.values, torch.full((2,), 3.0))  # not 3 + 1
+
+
+def test_tape_json_with_values_includes_intermediates():
+    x = torch.ones(3, requires_grad=True)
+    with record() as tape:
+        (x * 2).exp().sum()
+    data = json.loads(json.dumps(tape_to_dict(tape, with_values=True)))
+    calls = [e for e in data["events"] if e["kind"] == "call" and e["op"] == "mul"]
+    assert calls[0]["outputs"][0]["values"] == [2.0, 2.0, 2.0]
+
+
+def test_manual_sgd_through_data_updates_the_parameter_value():
+    w = torch.ones(2, requires_grad=True)
+    with record() as tape:
+        (w * 3).sum().backward()
+        w.data -= 0.1 * w.grad
+    (leaf,) = tape.leaves.values()
+    assert len(leaf.updates) == 1
+    torch.testing.assert_close(tape.graph().nodes[leaf.id].value.values, torch.full((2,), 0.7))
+
+
+def test_sys_exit_zero_is_a_normal_end():
+    result = run_script("import sys, torch\nx = torch.ones(2, requires_grad=True)\n(x * 2).sum().backward()\nsys.exit(0)\n")
+    assert result.ok and not result.tape.failed
+
+
+def test_cancel_survives_user_code_that_swallows_it_once():
+    src = "import torch\nx = torch.ones(1, requires_grad=True)\nwhile True:\n    try:\n        y = x * 2\n    except BaseException:\n        pass\n"
+    token = CancelToken()
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("r", run_script(src, cancel=token)))
+    thread.start()
+    time.sleep(0.3)
+    for _ in range(50):
+        token.cancel(force=True)
+        thread.join(0.1)
+        if not thread.is_alive():
+            break
+    assert not thread.is_alive()
+    assert out["r"].error.kind == "cancelled"
+    assert not torch._C._is_torch_function_mode_enabled()
