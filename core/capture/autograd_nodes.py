@@ -6,6 +6,8 @@ Nodes are identified while recording by the Python object PyTorch hands out for 
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 
 from .tape import SavedTensorInfo
@@ -86,24 +88,55 @@ def output_shapes(fn) -> list[tuple | None]:
         return []
 
 
-def walk_new(roots, seen: dict) -> list:
-    """Autograd nodes reachable from `roots` that are not in `seen`, producers first.
+class NodeIds:
+    """Which autograd nodes a recording has seen, and their ids.
+
+    The id is written into the node's own `metadata` dict, which lives as long as the node:
+    the recorder keeps no node alive (an evaluation loop without backward would otherwise
+    keep every graph and its saved tensors). AccumulateGrad nodes are the exception: PyTorch
+    remakes them when nothing holds them, and one leaf must stay one node.
+    """
+
+    _count = itertools.count()
+
+    def __init__(self):
+        self.key = f"gradstudio-{next(NodeIds._count)}"
+        self._accumulators: list = []
+
+    def get(self, fn) -> str | None:
+        try:
+            return fn.metadata.get(self.key)
+        except Exception:  # a node type without metadata: treat as new each time
+            return None
+
+    def set(self, fn, node_id: str) -> None:
+        fn.metadata[self.key] = node_id
+        if is_accumulate(fn):
+            self._accumulators.append(fn)
+
+    def clear(self) -> None:
+        self._accumulators.clear()
+
+
+def walk_new(roots, ids: NodeIds) -> list:
+    """Autograd nodes reachable from `roots` that `ids` has not seen, producers first.
 
     Iterative (deep graphs would overflow recursion) and stops at known nodes, so the cost
     is proportional to what is new.
     """
+    known = ids.get
     new = []
-    stack = [r for r in roots if r is not None and id(r) not in seen]
+    stack = [r for r in roots if r is not None and known(r) is None]
     local = set()
     while stack:
         fn = stack.pop()
-        key = id(fn)
-        if key in local or key in seen:
+        key = id(fn)  # fine within one walk: every node here is alive
+        if key in local:
             continue
         local.add(key)
         new.append(fn)
         for nxt, _ in fn.next_functions:
-            if nxt is not None and id(nxt) not in seen and id(nxt) not in local:
+            if nxt is not None and id(nxt) not in local and known(nxt) is None:
                 stack.append(nxt)
     # Creation order: autograd numbers nodes as it creates them (AccumulateGrad has none).
     new.sort(key=_creation_key)

@@ -109,8 +109,7 @@ class _Recorder(TorchFunctionMode):
         self.entry_frame = entry_frame
         self.extra_names = names  # e.g. a script's globals, searched for variable names
         self.tracker = ModuleTracker(tape, model, entry_frame)
-        self._fn_ids: dict[int, str] = {}  # id(autograd node) -> node id
-        self._fns: dict[str, object] = {}  # node id -> autograd node (kept alive while recording)
+        self._ids = an.NodeIds()  # autograd node -> node id, kept on the node itself
         self._leaf_ids: dict[int, str] = {}  # id(leaf tensor) -> leaf id
         self._leaf_tensors: dict[str, torch.Tensor] = {}
         self._leaf_storages: set = set()
@@ -152,8 +151,7 @@ class _Recorder(TorchFunctionMode):
             self._release()
 
     def _release(self) -> None:
-        self._fns.clear()
-        self._fn_ids.clear()
+        self._ids.clear()
         self._leaf_tensors.clear()
         self._leaf_ids.clear()
 
@@ -172,10 +170,6 @@ class _Recorder(TorchFunctionMode):
         for leaf_id, t in self._leaf_tensors.items():
             if leaf_id in tape.leaves and tape.leaves[leaf_id].name is None:
                 self._name_leaf(tape.leaves[leaf_id], t)
-        for node_id, fn in self._fns.items():
-            info = tape.nodes.get(node_id)
-            if info is not None and info.saved is None:
-                info.saved = an.inspect_saved(fn, self._leaf_storages)
         if not tape.outputs:
             for node_id, shape in self._last_outputs:
                 tape.outputs.append(OutputInfo(node=node_id, name="output", shape=shape))
@@ -254,9 +248,9 @@ class _Recorder(TorchFunctionMode):
         out_fns = [_grad_fn(t) for t in outs]
         in_fns = [_grad_fn(t) for t in ins]
         roots = [f for f in out_fns if f is not None] + [f for f in in_fns if f is not None]
-        fn_ids = self._fn_ids
-        new_ids = self._add_nodes(an.walk_new(roots, fn_ids), step) if roots else []
-        out_nodes = [None if f is None else fn_ids.get(id(f)) for f in out_fns]
+        ids = self._ids
+        new_ids = self._add_nodes(an.walk_new(roots, ids), step) if roots else []
+        out_nodes = [None if f is None else ids.get(f) for f in out_fns]
         if new_ids:
             self._last_outputs = [(nid, tuple(t.shape)) for nid, t in zip(out_nodes, outs) if nid is not None]
         for t, f in zip(outs, out_fns):  # `torch.randn(3, requires_grad=True)`: a leaf from this step
@@ -265,7 +259,7 @@ class _Recorder(TorchFunctionMode):
         leaf_ids = self._leaf_ids
         inputs = [
             InputRef(
-                fn_ids.get(id(f)) if f is not None else (leaf_ids.get(id(t)) if t.requires_grad else None),
+                ids.get(f) if f is not None else (leaf_ids.get(id(t)) if t.requires_grad else None),
                 tuple(t.shape),
                 t.requires_grad,
             )
@@ -296,8 +290,7 @@ class _Recorder(TorchFunctionMode):
         ids = []
         for fn in fns:
             node_id = f"n{len(nodes)}"
-            self._fn_ids[id(fn)] = node_id
-            self._fns[node_id] = fn
+            self._ids.set(fn, node_id)
             seq = an.sequence_nr(fn)
             accumulate = an.is_accumulate(fn)
             pre_existing = not accumulate and 0 <= seq < self._start_seq
@@ -315,17 +308,19 @@ class _Recorder(TorchFunctionMode):
                 info.output_shapes = [tuple(var.shape)]
             else:
                 info.output_shapes = an.output_shapes(fn)
+            if not accumulate:  # what it keeps for backward, read now: the node is not kept
+                info.saved = an.inspect_saved(fn, self._leaf_storages)
             nodes[node_id] = info
             ids.append(node_id)
-        fn_ids = self._fn_ids
+        get = self._ids.get
         for fn in fns:  # edges, once every new node has an id (producers were added first)
             inputs = []
             for slot, (nxt, nr) in enumerate(fn.next_functions):
                 if nxt is not None:
-                    src = fn_ids[id(nxt)]
+                    src = get(nxt)
                     shapes = nodes[src].output_shapes
                     inputs.append((src, shapes[nr] if nr < len(shapes) else None, slot, nr))
-            nodes[fn_ids[id(fn)]].inputs = inputs
+            nodes[get(fn)].inputs = inputs
         return [i for i in ids if nodes[i].step == step]
 
     def _leaf_for(self, t: torch.Tensor, step: int, name_now: bool = True) -> str:
@@ -396,12 +391,12 @@ class _Recorder(TorchFunctionMode):
 
         step = len(tape.events)
         root_fns = [f for f in map(_grad_fn, roots) if f is not None]
-        self._add_nodes(an.walk_new(root_fns, self._fn_ids), step)
+        self._add_nodes(an.walk_new(root_fns, self._ids), step)
         reachable = _reachable(root_fns)
         hook_nodes = {}
         hook_leaves = {}
         for fn in reachable:
-            node_id = self._fn_ids[id(fn)]
+            node_id = self._ids.get(fn)
             hook_nodes[node_id] = fn
             node = tape.nodes[node_id]
             if node.saved is None:  # look before backward frees them
@@ -415,7 +410,7 @@ class _Recorder(TorchFunctionMode):
         names = user_frames(self.entry_frame, skip=2)
         for t in roots:
             if _grad_fn(t) is not None:
-                node_id = self._fn_ids[id(t.grad_fn)]
+                node_id = self._ids.get(t.grad_fn)
                 if not any(o.node == node_id for o in tape.outputs):
                     name = find_variable_name(t, names) or "output"
                     tape.outputs.append(OutputInfo(node=node_id, name=name, shape=tuple(t.shape)))
@@ -439,7 +434,7 @@ class _Recorder(TorchFunctionMode):
                     i for i, (nxt, nr) in enumerate(fn.next_functions) if nxt is not None and consumers[(id(nxt), nr)] == 1
                 )
                 if slots:
-                    skip_sent[self._fn_ids[id(fn)]] = slots
+                    skip_sent[self._ids.get(fn)] = slots
 
         pass_index = tape.backward_passes
         tape.backward_passes += 1
@@ -451,7 +446,7 @@ class _Recorder(TorchFunctionMode):
             kind="backward_start",
             pass_index=pass_index,
             api=api,
-            roots=[self._fn_ids[id(f)] for f in root_fns],
+            roots=[self._ids.get(f) for f in root_fns],
             retain_graph=retain,
             create_graph=create,
             source=loc,

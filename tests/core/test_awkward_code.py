@@ -108,3 +108,39 @@ def test_cancel_survives_user_code_that_swallows_it_once():
     assert not thread.is_alive()
     assert out["r"].error.kind == "cancelled"
     assert not torch._C._is_torch_function_mode_enabled()
+
+
+def test_recording_keeps_no_graph_alive_that_the_program_dropped():
+    """An evaluation loop without backward must not pile up graphs while recording."""
+    import gc
+    import weakref
+
+    class Token:
+        pass
+
+    class KeepsToken(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, token):
+            ctx.token = token  # lives exactly as long as this node
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, None
+
+    x = torch.ones(3, requires_grad=True)
+    refs = []
+    with record() as tape:
+        # naming the leaf reads this frame's locals, and CPython < 3.13 keeps that snapshot
+        # on the frame: name it before any token exists, so the snapshot holds none
+        x * 1
+        for _ in range(3):
+            token = Token()
+            refs.append(weakref.ref(token))
+            y = KeepsToken.apply(x, token)
+            del token
+        gc.collect()
+        alive_during = [r() is not None for r in refs]
+    assert alive_during == [False, False, True]  # only the graph `y` still holds
+    assert len([n for n in tape.nodes.values() if n.name == "KeepsTokenBackward"]) == 3
+    del y
