@@ -26,7 +26,6 @@ class EdgeItem(QGraphicsItem):
         self.setVisible(False)
         self.setZValue(10)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.setAcceptHoverEvents(False)
         if not spec.contributes:
             self.setOpacity(FADED_OPACITY)
 

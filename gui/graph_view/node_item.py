@@ -39,7 +39,6 @@ class NodeItem(QGraphicsItem):
         self.setVisible(False)
         self.setZValue(20)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.setAcceptHoverEvents(False)
         if not spec.contributes:
             self.setOpacity(FADED_OPACITY)
 
