@@ -75,7 +75,6 @@ class TensorStats:
         mean, ss = _mean_and_squares(flat)
         if not (math.isfinite(mean) and math.isfinite(ss)):  # float32 sums overflowed
             mean, ss = _mean_and_squares(flat.double())
-        var = ss / n
         norm = math.sqrt(max(ss + n * mean * mean, 0.0))
         std = math.sqrt(ss / (n - 1)) if n > 1 else 0.0
         return TensorStats(lo, hi, mean, std, norm, nan_count, inf_count, numel)

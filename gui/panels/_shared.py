@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from PySide6.QtCore import QObject, QSignalBlocker, Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QSizePolicy, QTableWidget, QWidget
 
 
 def observe(widget: QObject, signal, slot) -> None:
@@ -60,3 +60,16 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         room = max(20, self.contentsRect().width() - 2 * self.margin())
         self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room))
+
+
+def read_only_table(parent: QWidget, rows: int, columns: int) -> QTableWidget:
+    """A compact table that only shows values: no editing, selection, focus or grid."""
+    t = QTableWidget(rows, columns, parent)
+    t.verticalHeader().hide()
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    t.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    t.setShowGrid(False)
+    t.setAlternatingRowColors(True)
+    t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return t

@@ -8,7 +8,6 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHeaderView,
     QLabel,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .._shared import observe
+from .._shared import observe, read_only_table
 from .describe import KIND_TEXT, edges_text, focus, gradient_at, node_name, saved_rows, shape_text, value_of
 from .tensor_view import TensorView, dim_color
 
@@ -241,16 +240,9 @@ class InspectorPanel(QWidget):
         self.freed.setVisible(bool(text))
 
     def _make_saved_table(self) -> QTableWidget:
-        t = QTableWidget(0, 5, self)
+        t = read_only_table(self, 0, 5)
         t.setHorizontalHeaderLabels(["name", "shape / value", "dtype", "size", ""])
         t.setWordWrap(False)
-        t.verticalHeader().hide()
-        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        t.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        t.setShowGrid(False)
-        t.setAlternatingRowColors(True)
-        t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         h = t.horizontalHeader()
         for c in range(4):
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)

@@ -8,7 +8,6 @@ import torch
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .._shared import read_only_table
 from .describe import fmt_number, shape_text
 
 # (label, TensorStats attribute), laid out two pairs per row.
@@ -138,15 +138,8 @@ class TensorView(QWidget):
     # -- building ----------------------------------------------------------------------
     def _make_stats_table(self) -> QTableWidget:
         rows = (len(STATS) + 1) // 2
-        t = QTableWidget(rows, 4, self)
+        t = read_only_table(self, rows, 4)
         t.horizontalHeader().hide()
-        t.verticalHeader().hide()
-        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        t.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        t.setShowGrid(False)
-        t.setAlternatingRowColors(True)
-        t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = t.horizontalHeader()
         for c in range(4):
