@@ -1,0 +1,21 @@
+"""Building models without writing them: a palette of modules, a tree of specs that builds,
+validates and round-trips, and shapes inferred as you build.
+
+Example::
+
+    from gradstudio.core.builder import ModuleSpec as M, infer_shapes
+    net = M.of("Sequential", M.of("Linear", in_features=4, out_features=8), M.of("ReLU"),
+               M.of("Linear", in_features=8, out_features=2))
+    infer_shapes(net, (16, 4)).nodes["model.children[2]"].output_shape   # (16, 2)
+    model = net.build()
+"""
+
+from .layers import BilinearSelf, Repeat, Residual, SelfAttention, SequenceOutput, count_parameters
+from .palette import GROUPS, KINDS, ArgSpec, ModuleKind
+from .shapes import ShapeMismatch, ShapeReport, infer_shapes
+from .spec import ModuleSpec, SpecError
+
+__all__ = [
+    "ModuleSpec", "SpecError", "KINDS", "GROUPS", "ArgSpec", "ModuleKind", "infer_shapes", "ShapeReport",
+    "ShapeMismatch", "Residual", "Repeat", "SequenceOutput", "SelfAttention", "BilinearSelf", "count_parameters",
+]
