@@ -4,6 +4,14 @@ import pytest
 from PySide6.QtCore import QSettings
 
 
+@pytest.fixture(autouse=True)
+def _user_settings_in_tmp(tmp_path):
+    """Windows made with default settings (gradstudio.show) write to tmp_path, not ~/.config."""
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "user-settings"))
+    yield
+
+
 @pytest.fixture()
 def settings(tmp_path):
     return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)

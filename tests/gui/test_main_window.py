@@ -239,3 +239,20 @@ def test_typing_in_the_search_box_is_not_stepping(qtbot, window):
 def test_export_before_any_run_says_so(qtbot, window, tmp_path):
     with pytest.raises(RuntimeError, match="run a script first"):
         window.export("dot", str(tmp_path / "x.dot"))
+
+
+def test_show_opens_the_app_on_a_users_model(qtbot):
+    import torch
+
+    import gradstudio
+    from gradstudio.core.examples import CascadeNet
+
+    model = CascadeNet(widths=(4, 8), depth=1)
+    window = gradstudio.show(model, torch.randn(1, 3, 8, 8), block=False)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.graph_panel.scene is not None, timeout=30_000)
+    g = window.session.graph
+    assert "stages.0.blocks.0.conv1.weight" in {n.label for n in g.by_kind("parameter")}
+    assert any(n.executed for n in g.by_kind("op"))  # the stand-in backward ran
+    assert "output.sum().backward()" in window.session.source
+    window.close()
