@@ -256,3 +256,23 @@ def test_show_opens_the_app_on_a_users_model(qtbot):
     assert any(n.executed for n in g.by_kind("op"))  # the stand-in backward ran
     assert "output.sum().backward()" in window.session.source
     window.close()
+
+
+def test_theme_recent_files_and_geometry_persist(qtbot, settings, tmp_path):
+    from gradstudio.gui.main_window import MainWindow
+
+    script = tmp_path / "mine.py"
+    script.write_text("import torch\nx = torch.ones(2, requires_grad=True)\n(x * 3).sum().backward()\n")
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(640, 480)  # within the offscreen screen (800x600), which restoring clamps to
+    first.set_theme("dark")
+    first.open_path(str(script), run=False)
+    first.close()
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    assert second.theme == "dark"
+    assert [a.text() for a in second.recent_menu.actions()] == [str(script.resolve())]
+    assert (second.width(), second.height()) == (640, 480)
+    second.close()
