@@ -13,13 +13,15 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton
 
 from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
-from gradstudio.core.export import graph_to_dot, save_tape_json, write_atomic
 from gradstudio.core.layout import repeat_key, repeated_runs
+from gradstudio.core.model_files import find_models
 from gradstudio.core.session import Session
 
 from .graph_view import GraphPanel
 from .keys import SteppingKeys
 from .menus import add_menu
+from .file_actions import FileActions
+from .model_opener import ModelOpener
 from .panels.editor import EditorPanel
 from .panels.inspector import InspectorPanel, memory_text
 from .panels.timeline import TimelinePanel
@@ -30,25 +32,14 @@ from .theme import apply_theme
 log = logging.getLogger(__name__)
 
 
-def diff_text(d) -> str:
-    """What Run again changed, for the status bar: new nodes are marked in the graph."""
-    if not d:
-        return "same graph as the previous run"
-    gone = [k.split("/")[-1].split("#")[0] + (f" in {k.split('/')[0]}" if "/" in k and k.split("/")[0] else "")
-            for k in d.only_a]
-    text = f"{len(d.only_b)} nodes new (marked 'new')"
-    if gone:
-        shown = ", ".join(gone[:6]) + (f" and {len(gone) - 6} more" if len(gone) > 6 else "")
-        text += f"; {len(gone)} gone: {shown}"
-    return text
-
-
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, session: Session | None = None):
         super().__init__()
         self.settings = settings or default_settings()
         self.session = session or Session()
         self.runs = RunController(self.session, self)
+        self.models = ModelOpener(self.session, self)
+        self.files = FileActions(self)
         self.theme = str(self.settings.value("theme", "light"))
         self.presentation = False
         self._fallback_reported = False
@@ -89,13 +80,14 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         _, self.file_actions = add_menu(self, "&File", [
             ("&Open script…", "Ctrl+O", self.open_dialog),
-            ("&Save script", "Ctrl+S", self.save_script),
-            ("Save script &as…", "Ctrl+Shift+S", self.save_script_as),
+            ("Open &model…", "Ctrl+Shift+O", self.open_model_dialog),
+            ("&Save script", "Ctrl+S", self.files.save_script),
+            ("Save script &as…", "Ctrl+Shift+S", self.files.save_script_as),
             None,
-            ("Export graph as &PNG…", None, lambda: self._export("png")),
-            ("Export graph as S&VG…", None, lambda: self._export("svg")),
-            ("Export graph as &DOT…", None, lambda: self._export("dot")),
-            ("Export tape as &JSON…", None, lambda: self._export("json")),
+            ("Export graph as &PNG…", None, lambda: self.files.export_dialog("png")),
+            ("Export graph as S&VG…", None, lambda: self.files.export_dialog("svg")),
+            ("Export graph as &DOT…", None, lambda: self.files.export_dialog("dot")),
+            ("Export tape as &JSON…", None, lambda: self.files.export_dialog("json")),
             None,
             ("&Quit", "Ctrl+Q", self.close),
         ])
@@ -134,12 +126,13 @@ class MainWindow(QMainWindow):
         s = self.session
         s.sig_step_changed.connect(self._on_step_changed)
         s.sig_error_changed.connect(self._on_error_changed)
-        s.sig_notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        s.sig_notice.connect(self._on_notice)
         s.sig_tape_changed.connect(self._on_tape_changed)
         self.runs.sig_running.connect(self._on_running_changed)
         self.runs.sig_progress.connect(lambda sec: self.statusBar().showMessage(f"Recording… {sec:.1f} s"))
         self.graph_panel.sig_layout_ready.connect(self._on_layout_ready)
         self.timeline_panel.sig_run_to_cursor.connect(self.run_to_cursor)
+        self.models.sig_message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
 
     def _stepping_handlers(self) -> dict:
         s = self.session
@@ -186,56 +179,15 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def save_script(self) -> None:
-        if self.session.filename.startswith("<"):
-            self.save_script_as()
-        else:
-            self._write_script(self.session.filename)
-
-    def save_script_as(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save script", "", "Python (*.py)")
-        if path and self._write_script(path):
-            self.open_source(self.session.source, path)
-
-    def _write_script(self, path: str) -> bool:
-        try:
-            write_atomic(path, self.session.source)
-        except OSError as exc:
-            self.statusBar().showMessage(f"Could not save {path}: {exc}", 15_000)
-            return False
-        self.statusBar().showMessage(f"Saved {path}", 8_000)
-        return True
+    def open_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model from a Python file", "", "Python (*.py)")
+        if path:
+            self.models.open(path, self)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in recent_files(self.settings):
             self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
-
-    def _export(self, kind: str) -> None:
-        filters = {"png": "PNG (*.png)", "svg": "SVG (*.svg)", "dot": "Graphviz DOT (*.dot)", "json": "JSON (*.json)"}
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", f"graph.{kind}", filters[kind])
-        if path:
-            try:
-                self.export(kind, path)
-            except (OSError, RuntimeError, ValueError) as exc:
-                self.statusBar().showMessage(f"Export failed: {exc}", 15_000)
-
-    def export(self, kind: str, path: str) -> None:
-        """Write the graph at the current step (png, svg, dot) or the whole tape (json)."""
-        s = self.session
-        if s.tape is None:
-            raise RuntimeError("nothing recorded yet: run a script first")
-        if kind == "png":
-            self.graph_panel.view.export_png(path)
-        elif kind == "svg":
-            self.graph_panel.view.export_svg(path)
-        elif kind == "dot":
-            write_atomic(path, graph_to_dot(s.tape.graph(step=s.step)))
-        elif kind == "json":
-            save_tape_json(s.tape, path)
-        else:
-            raise ValueError(kind)
-        self.statusBar().showMessage(f"Wrote {path}", 8_000)
 
     # -- reactions -----------------------------------------------------------------------
     def _on_running_changed(self, running: bool) -> None:
@@ -246,7 +198,7 @@ class MainWindow(QMainWindow):
     def _on_tape_changed(self, tape) -> None:
         d = self.session.last_diff
         if d is not None:
-            self.statusBar().showMessage(f"Run {self.session.run_count}: {diff_text(d)}", 30_000)
+            self.statusBar().showMessage(f"Run {self.session.run_count}: {d.describe()}", 30_000)
 
     def _on_step_changed(self, step: int) -> None:
         if self.session.graph is not None:
@@ -255,6 +207,16 @@ class MainWindow(QMainWindow):
     def _on_error_changed(self, error) -> None:
         if error is not None:
             self.statusBar().showMessage(f"Run failed — {error}. The previous graph is kept.", 20_000)
+
+    def _on_notice(self, text: str) -> None:
+        """Nothing recorded from a file that only defines models: say how to open one."""
+        try:
+            names = [c.name for c in find_models(self.session.source)]
+        except SyntaxError:
+            names = []
+        if names and "requires grad" in text:
+            text = f"This file defines {', '.join(names)}: use File › Open model… to build and record one."
+        self.statusBar().showMessage(text, 20_000)
 
     def _on_layout_ready(self) -> None:
         reason = self.graph_panel.layout_fallback_reason
@@ -329,5 +291,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         QApplication.instance().removeEventFilter(self.keys)
         self.runs.shutdown()
+        self.models.shutdown()
         self.graph_panel.shutdown()
         super().closeEvent(event)

@@ -25,6 +25,20 @@ class GraphDiff:
     def empty(self) -> bool:
         return not self
 
+    def describe(self) -> str:
+        """For a status line after Run again: counts, and which nodes are gone."""
+        if not self:
+            return "same graph as the previous run"
+        gone = []
+        for key in self.only_a:
+            module, _, rest = key.rpartition("/")
+            gone.append(rest.split("#")[0] + (f" in {module}" if module else ""))
+        text = f"{len(self.only_b)} nodes new (marked 'new')"
+        if gone:
+            shown = ", ".join(gone[:6]) + (f" and {len(gone) - 6} more" if len(gone) > 6 else "")
+            text += f"; {len(gone)} gone: {shown}"
+        return text
+
     def summary(self) -> str:
         if not self:
             return "the graphs match"

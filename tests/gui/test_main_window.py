@@ -113,7 +113,7 @@ def test_exports_write_files(qtbot, window, tmp_path):
     run_and_wait(qtbot, window)
     for kind in ("png", "svg", "dot", "json"):
         path = tmp_path / f"graph.{kind}"
-        window.export(kind, str(path))
+        window.files.export(kind, str(path))
         assert path.stat().st_size > 100, kind
     assert json.loads((tmp_path / "graph.json").read_text())["format"] == "gradstudio-tape"
     assert "digraph" in (tmp_path / "graph.dot").read_text()
@@ -238,7 +238,7 @@ def test_typing_in_the_search_box_is_not_stepping(qtbot, window):
 
 def test_export_before_any_run_says_so(qtbot, window, tmp_path):
     with pytest.raises(RuntimeError, match="run a script first"):
-        window.export("dot", str(tmp_path / "x.dot"))
+        window.files.export("dot", str(tmp_path / "x.dot"))
 
 
 def test_show_opens_the_app_on_a_users_model(qtbot):
@@ -276,3 +276,78 @@ def test_theme_recent_files_and_geometry_persist(qtbot, settings, tmp_path):
     assert [a.text() for a in second.recent_menu.actions()] == [str(script.resolve())]
     assert (second.width(), second.height()) == (640, 480)
     second.close()
+
+
+MODEL_FILE = """
+import torch
+from torch import nn
+
+
+class Tiny(nn.Module):
+    def __init__(self, width, depth=2):
+        super().__init__()
+        self.layers = nn.Sequential(*[nn.Linear(width, width) for _ in range(depth)])
+
+    def forward(self, x):
+        return torch.tanh(self.layers(x))
+"""
+
+
+def test_open_model_from_a_file(qtbot, window, tmp_path, monkeypatch):
+    from gradstudio.gui.model_dialog import ModelChoice, ModelDialog
+
+    path = tmp_path / "tiny.py"
+    path.write_text(MODEL_FILE)
+    asked = {}
+
+    def fake_ask(cls, p, candidates, parent=None):
+        asked["names"] = [c.name for c in candidates]
+        asked["required"] = candidates[0].required
+        return ModelChoice("Tiny", {"width": 6, "depth": 3}, None)
+
+    monkeypatch.setattr(ModelDialog, "ask", classmethod(fake_ask))
+    with qtbot.waitSignal(window.graph_panel.sig_layout_ready, timeout=30_000):
+        assert window.models.open(str(path), window)
+    assert asked == {"names": ["Tiny"], "required": ["width"]}
+    g = window.session.graph
+    assert {n.label for n in g.by_kind("parameter")} >= {"layers.2.weight", "layers.0.bias"}
+    assert len(g.by_label("AddmmBackward0")) == 3
+
+
+def test_running_a_model_file_points_to_open_model(qtbot, window, tmp_path):
+    path = tmp_path / "tiny.py"
+    path.write_text(MODEL_FILE)
+    window.open_path(str(path), run=False)
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+        window.run()
+    assert "File › Open model" in window.statusBar().currentMessage()
+
+
+def test_open_model_reports_files_without_models(qtbot, window, tmp_path):
+    path = tmp_path / "plain.py"
+    path.write_text("x = 1\n")
+    assert not window.models.open(str(path), window)
+    assert "defines no nn.Module" in window.statusBar().currentMessage()
+    bad = tmp_path / "bad.py"
+    bad.write_text("class A(:\n")
+    assert not window.models.open(str(bad), window)
+    assert "line 1" in window.statusBar().currentMessage()
+
+
+def test_model_dialog_checks_required_arguments_and_shape(qtbot):
+    from gradstudio.core.model_files import find_models
+    from gradstudio.gui.model_dialog import ModelDialog, parse_shape
+
+    dialog = ModelDialog("tiny.py", find_models(MODEL_FILE))
+    qtbot.addWidget(dialog)
+    assert set(dialog.fields) == {"width", "depth"} and dialog.fields["depth"].text() == "2"
+    dialog._on_accept()
+    assert "width: a value is required" in dialog.error.text()
+    dialog.fields["width"].setText("8")
+    dialog.shape.setText("4, -1")
+    dialog._on_accept()
+    assert "input shape" in dialog.error.text()
+    dialog.shape.setText("4x8")
+    dialog._on_accept()
+    assert dialog.result_choice.kwargs == {"width": 8, "depth": 2} and dialog.result_choice.input_shape == (4, 8)
+    assert parse_shape(" ") is None
