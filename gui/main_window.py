@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton
 
 from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
+from gradstudio.core.builder import python_script
 from gradstudio.core.layout import repeat_key, repeated_runs
 from gradstudio.core.model_files import find_models
 from gradstudio.core.session import Session
@@ -22,6 +23,7 @@ from .keys import SteppingKeys
 from .menus import add_menu
 from .file_actions import FileActions
 from .model_opener import ModelOpener
+from .panels.builder import BuilderPanel
 from .panels.editor import EditorPanel
 from .panels.inspector import InspectorPanel, memory_text
 from .panels.timeline import TimelinePanel
@@ -53,6 +55,11 @@ class MainWindow(QMainWindow):
         self.editor_dock = self._dock("Code", self.editor_panel, Qt.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector_panel, Qt.RightDockWidgetArea)
         self.timeline_dock = self._dock("Timeline", self.timeline_panel, Qt.BottomDockWidgetArea)
+        self.builder_panel = BuilderPanel()
+        self.builder_panel.set_orientation(Qt.Vertical)
+        self.builder_dock = self._dock("Builder", self.builder_panel, Qt.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.editor_dock, self.builder_dock)
+        self.editor_dock.raise_()
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -133,6 +140,7 @@ class MainWindow(QMainWindow):
         self.graph_panel.sig_layout_ready.connect(self._on_layout_ready)
         self.timeline_panel.sig_run_to_cursor.connect(self.run_to_cursor)
         self.models.sig_message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.builder_panel.sig_record_requested.connect(self.record_builder_model)
 
     def _stepping_handlers(self) -> dict:
         s = self.session
@@ -170,6 +178,14 @@ class MainWindow(QMainWindow):
 
     def run(self, step: int | str = "end") -> None:
         self.runs.run(step)
+
+    def record_builder_model(self, _source: str = "") -> None:
+        """The builder's model as a script (class Net, an example input, a stand-in loss) in
+        the editor, recorded: the graph's module boxes follow the builder's tree."""
+        doc = self.builder_panel.document
+        self.open_source(python_script(doc.root, doc.input_shape), "<builder>")
+        self.editor_dock.raise_()
+        self.run()
 
     def run_to_cursor(self) -> None:
         self.session.run_to_line(self.editor_panel.cursor_line())

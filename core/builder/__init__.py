@@ -10,7 +10,7 @@ Example::
     model = net.build()
 """
 
-from .codegen import python_source
+from .codegen import python_script, python_source
 from .layers import BilinearSelf, Repeat, Residual, SelfAttention, SequenceOutput, count_parameters
 from .palette import GROUPS, KINDS, ArgSpec, ModuleKind
 from .shapes import ShapeMismatch, ShapeReport, infer_shapes
@@ -18,5 +18,5 @@ from .spec import ModuleSpec, SpecError
 
 __all__ = [
     "ModuleSpec", "SpecError", "KINDS", "GROUPS", "ArgSpec", "ModuleKind", "infer_shapes", "ShapeReport",
-    "ShapeMismatch", "python_source", "Residual", "Repeat", "SequenceOutput", "SelfAttention", "BilinearSelf", "count_parameters",
+    "ShapeMismatch", "python_source", "python_script", "Residual", "Repeat", "SequenceOutput", "SelfAttention", "BilinearSelf", "count_parameters",
 ]

@@ -92,3 +92,25 @@ def python_source(spec: ModuleSpec, class_name: str = "Net") -> str:
         lines.insert(3, "from gradstudio.core.examples import Power")
     lines += ["", f"class {class_name}({base}):", *body, ""]
     return "\n".join(lines)
+
+
+def python_script(spec: ModuleSpec, input_shape: tuple, class_name: str = "Net") -> str:
+    """`python_source` plus the lines that record it: build, forward an example, a stand-in
+    loss, backward — what the app runs when the builder's model goes to the graph."""
+    from .shapes import _first_leaf
+
+    if _first_leaf(spec).kind == "Embedding":
+        vocab = (KINDS["Embedding"].default_args() | _first_leaf(spec).args)["num_embeddings"]
+        example = f"torch.randint(0, {vocab}, {tuple(input_shape)!r})"
+    else:
+        example = f"torch.randn{tuple(input_shape)!r}"
+    driver = [
+        "",
+        "model = " + f"{class_name}()",
+        f"x = {example}",
+        "output = model(x)",
+        "loss = output.float().pow(2).mean()  # a stand-in loss, to play the backward pass",
+        "loss.backward()",
+        "",
+    ]
+    return python_source(spec, class_name).replace("from torch import nn", "import torch\nfrom torch import nn", 1) + "\n".join(driver)

@@ -182,3 +182,16 @@ def test_generated_code_for_every_palette_module_runs():
         shape = (2, 16) if entry.container else entry.example_input
         x = torch.randint(0, 10, shape) if kind == "Embedding" else torch.randn(shape)
         assert module(x).shape == spec.build()(x).shape, kind
+
+
+def test_builder_script_records_forward_and_backward():
+    from gradstudio.core.builder import python_script
+    from gradstudio.core.runner import run_script
+
+    result = run_script(python_script(seed_hierarchy(), (2, 3, 16, 16)), "<builder>")
+    assert result.ok, result.error
+    g = result.tape.graph()
+    assert "model.0.weight" in {n.label for n in g.by_kind("parameter")}
+    assert any(e.kind == "backward_end" for e in result.tape.events)
+    emb = M.of("Sequential", M.of("Embedding", num_embeddings=7, embedding_dim=4), M.of("Flatten"))
+    assert run_script(python_script(emb, (2, 5)), "<builder>").ok

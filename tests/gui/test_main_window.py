@@ -266,7 +266,8 @@ def test_theme_recent_files_and_geometry_persist(qtbot, settings, tmp_path):
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)
     first.show()
-    first.resize(640, 480)  # within the offscreen screen (800x600), which restoring clamps to
+    first.resize(700, 560)
+    size = (first.width(), first.height())  # what the (small, 800x600) offscreen screen allowed
     first.set_theme("dark")
     first.open_path(str(script), run=False)
     first.close()
@@ -274,7 +275,7 @@ def test_theme_recent_files_and_geometry_persist(qtbot, settings, tmp_path):
     qtbot.addWidget(second)
     assert second.theme == "dark"
     assert [a.text() for a in second.recent_menu.actions()] == [str(script.resolve())]
-    assert (second.width(), second.height()) == (640, 480)
+    assert (second.width(), second.height()) == size
     second.close()
 
 
@@ -351,3 +352,14 @@ def test_model_dialog_checks_required_arguments_and_shape(qtbot):
     dialog._on_accept()
     assert dialog.result_choice.kwargs == {"width": 8, "depth": 2} and dialog.result_choice.input_shape == (4, 8)
     assert parse_shape(" ") is None
+
+
+def test_builder_model_goes_to_the_graph(qtbot, window):
+    builder = window.builder_panel
+    assert builder.drop_kind("Tanh", [], 2)  # Linear, ReLU, Tanh, Linear
+    with qtbot.waitSignal(window.graph_panel.sig_layout_ready, timeout=30_000):
+        builder.record()
+    assert "class Net" in window.session.source
+    g = window.session.graph
+    assert {"model.0.weight", "model.3.bias"} <= {n.label for n in g.by_kind("parameter")}
+    assert g.by_label("TanhBackward0") and any(n.executed for n in g.by_kind("op"))

@@ -3,7 +3,7 @@ edit raises where the panel can show it), then undo and redo replay Edit inverse
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 

@@ -85,6 +85,22 @@ class BuilderDocument:
     def is_container(self, path) -> bool:
         return KINDS[self.at(path).kind].container
 
+    def insertion_point(self, path) -> tuple[list, int]:
+        """Where "add here" puts a module for a selected `path` (None: nothing selected):
+        at the end of a Sequential, into the Sequential body of a Residual or Repeat, else
+        right after the module."""
+        if path is None:
+            return [], len(self._root.children)
+        path = list(path)
+        spec = self.at(path)
+        if spec.kind == "Sequential":
+            return path, len(spec.children)
+        if KINDS[spec.kind].container and spec.children and spec.children[0].kind == "Sequential":
+            return [*path, 0], len(spec.children[0].children)
+        if not path:
+            return [], len(self._root.children)
+        return path[:-1], path[-1] + 1
+
     def shapes(self) -> ShapeReport:
         """Every module's output shape and parameters for the input shape (cached)."""
         if self._shapes is None:
