@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="gradstudio", description="Watch PyTorch's autograd graph being built.")
-    p.add_argument("script", nargs="?", help="a Python script to open and record (default: the Power example)")
+    p.add_argument("script", nargs="?",
+                   help="a Python script to open and record, or a .gradstudio project (default: the Power example)")
     p.add_argument("--lesson", help="open a built-in lesson by key (e.g. 03_submodules)")
     p.add_argument("--screenshot", metavar="PNG", help="render the window to this PNG offscreen and exit")
     p.add_argument("--step", default="end", help="event to show: a number, 'end' or 'forward-end' (default end)")
@@ -67,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(args.script):
             print(f"gradstudio: no such file: {args.script}", file=sys.stderr)
             return 2
+        if args.script.endswith(".gradstudio"):
+            if args.screenshot:
+                print("gradstudio: --screenshot takes a script, not a project", file=sys.stderr)
+                return 2
+            window.show()
+            window.projects.open(args.script)  # asks before running the project's code
+            return app.exec()
         window.open_path(args.script, run=False)
     elif args.lesson:
         try:

@@ -23,6 +23,7 @@ from .keys import SteppingKeys
 from .menus import add_menu
 from .file_actions import FileActions
 from .model_opener import ModelOpener
+from .project_actions import ProjectActions
 from .panels.builder import BuilderPanel
 from .panels.editor import EditorPanel
 from .panels.inspector import InspectorPanel, memory_text
@@ -35,13 +36,14 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, session: Session | None = None):
+    def __init__(self, settings: QSettings | None = None, session: Session | None = None, trust=None):
         super().__init__()
         self.settings = settings or default_settings()
         self.session = session or Session()
         self.runs = RunController(self.session, self)
         self.models = ModelOpener(self.session, self)
         self.files = FileActions(self)
+        self.projects = ProjectActions(self, trust)
         self.theme = str(self.settings.value("theme", "light"))
         self.presentation = False
         self._fallback_reported = False
@@ -88,6 +90,8 @@ class MainWindow(QMainWindow):
         _, self.file_actions = add_menu(self, "&File", [
             ("&Open script…", "Ctrl+O", self.open_dialog),
             ("Open &model…", "Ctrl+Shift+O", self.open_model_dialog),
+            ("Open pro&ject…", None, lambda: self.projects.open_dialog()),
+            ("Save project…", None, lambda: self.projects.save_dialog()),
             ("&Save script", "Ctrl+S", self.files.save_script),
             ("Save script &as…", "Ctrl+Shift+S", self.files.save_script_as),
             None,

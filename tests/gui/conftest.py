@@ -21,7 +21,9 @@ def settings(tmp_path):
 def window(qtbot, settings):
     from gradstudio.gui.main_window import MainWindow
 
-    win = MainWindow(settings=settings)
+    from gradstudio.core.project import TrustStore
+
+    win = MainWindow(settings=settings, trust=TrustStore(settings.fileName() + ".trust.json"))
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()

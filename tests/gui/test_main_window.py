@@ -363,3 +363,41 @@ def test_builder_model_goes_to_the_graph(qtbot, window):
     g = window.session.graph
     assert {"model.0.weight", "model.3.bias"} <= {n.label for n in g.by_kind("parameter")}
     assert g.by_label("TanhBackward0") and any(n.executed for n in g.by_kind("op"))
+
+
+def test_project_round_trip_asks_before_running_code(qtbot, window, tmp_path, monkeypatch):
+    from gradstudio.core.builder import ModuleSpec as M
+
+    window.builder_panel.set_spec(M.of("Sequential", M.of("Linear", in_features=3, out_features=5), M.of("Tanh")), (4, 3))
+    window.session.set_source("import torch\nx = torch.ones(2, requires_grad=True)\n(x * 5).sum().backward()\n")
+    path = tmp_path / "lesson.gradstudio"
+    assert window.projects.save(str(path))
+
+    window.builder_panel.set_spec(M.of("Sequential", M.of("ReLU")), (1, 1))
+    window.session.set_source("")
+    asked = []
+    monkeypatch.setattr(window.projects, "ask_trust", lambda p, proj: asked.append(p) or False)
+    assert window.projects.open(str(path))
+    assert asked and window.session.tape is None  # declined: nothing ran
+    assert window.builder_panel.document.input_shape == (4, 3)
+    assert "(x * 5)" in window.session.source
+
+    monkeypatch.setattr(window.projects, "ask_trust", lambda p, proj: True)
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+        window.projects.open(str(path))
+    asked.clear()
+    monkeypatch.setattr(window.projects, "ask_trust", lambda p, proj: asked.append(p) or False)
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+        window.projects.open(str(path))  # same content, already trusted: runs without asking
+    assert not asked
+
+
+def test_malformed_project_is_reported_and_loses_nothing(qtbot, window, tmp_path):
+    from gradstudio.core.builder import ModuleSpec as M
+
+    window.builder_panel.set_spec(M.of("Sequential", M.of("GELU")), (2, 7))
+    bad = tmp_path / "bad.gradstudio"
+    bad.write_text('{"format": "gradstudio-project", "version": 1, "input_shape": [2, 0]}')
+    assert not window.projects.open(str(bad))
+    assert "input_shape[1]: expected a positive integer" in window.statusBar().currentMessage()
+    assert window.builder_panel.document.input_shape == (2, 7)
