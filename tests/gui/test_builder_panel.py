@@ -268,3 +268,21 @@ def test_set_spec_loads_a_hierarchy_and_clears_undo(panel):
     assert not panel.undo_stack.canUndo()
     assert row(panel, [1, 0, 0]).text(OUTPUT) == "N×8×8×8"
     assert panel.status.full_text().startswith("Output N×3")
+
+
+def test_dropping_a_palette_entry_on_the_tree_inserts_it(panel, qtbot):
+    """The real drop path: the palette's drag data, a drop event on the tree's viewport."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDropEvent
+
+    item = next(it for it in panel.palette.findItems("Tanh", Qt.MatchExactly | Qt.MatchRecursive))
+    mime = panel.palette.mimeData([item])
+    viewport = panel.tree.viewport()
+    below_rows = QPointF(10, viewport.height() - 5)  # empty space: appends to the model
+    event = QDropEvent(below_rows, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    before = len(panel.document.root.children)
+    panel.tree.dropEvent(event)
+    qtbot.waitUntil(lambda: len(panel.document.root.children) == before + 1)
+    assert panel.document.root.children[-1].kind == "Tanh"
+    panel.undo_stack.undo()
+    assert len(panel.document.root.children) == before
