@@ -52,10 +52,16 @@ def batch_shape(shape) -> str:
 def infer_shapes(spec: ModuleSpec, input_shape: tuple, dtype: torch.dtype | None = None) -> ShapeReport:
     """Output shape and parameter count of every module in `spec` for an input of `input_shape`."""
     spec.validate()
-    with torch.device("meta"):
-        model = spec._build()
-    paths = _paths(spec, model)
     report = ShapeReport()
+    try:
+        with torch.device("meta"):
+            model = spec._build()
+    except Exception as exc:  # arguments valid one by one, refused together (embed_dim % num_heads)
+        path, kind = _unbuildable(spec)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        report.error = ShapeMismatch(path, kind, f"{kind} cannot be made with these arguments: {first}")
+        return report
+    paths = _paths(spec, model)
     for module, (path, kind) in paths.items():
         trainable, frozen = count_parameters(module)
         report.nodes[path] = NodeShape(path, kind, trainable=trainable, frozen=frozen)
@@ -93,6 +99,17 @@ def infer_shapes(spec: ModuleSpec, input_shape: tuple, dtype: torch.dtype | None
         for h in handles:
             h.remove()
     return report
+
+
+def _unbuildable(spec: ModuleSpec, path: str = "model") -> tuple[str, str]:
+    """The first module in the tree that cannot be constructed on its own."""
+    for i, child in enumerate(spec.children):
+        try:
+            with torch.device("meta"):
+                child._build()
+        except Exception:
+            return _unbuildable(child, f"{path}.children[{i}]")
+    return path, spec.kind
 
 
 def _paths(spec: ModuleSpec, module: nn.Module, path: str = "model") -> dict:

@@ -195,3 +195,11 @@ def test_builder_script_records_forward_and_backward():
     assert any(e.kind == "backward_end" for e in result.tape.events)
     emb = M.of("Sequential", M.of("Embedding", num_embeddings=7, embedding_dim=4), M.of("Flatten"))
     assert run_script(python_script(emb, (2, 5)), "<builder>").ok
+
+
+def test_arguments_refused_together_are_pinned_to_their_module():
+    spec = M.of("Sequential", M.of("Linear"), M.of("MultiheadAttention", embed_dim=16, num_heads=3))
+    err = infer_shapes(spec, (2, 5, 16)).error
+    assert err.path == "model.children[1]"
+    assert err.message.startswith("MultiheadAttention cannot be made with these arguments: ")
+    assert "divisible" in err.message
