@@ -105,7 +105,7 @@ class LegendWidget(QWidget):
         placed: list[tuple[float, float]] = []
         ticks = [(lg.lo, True), (lg.hi, True)] + [(v, False) for v in lg.ticks()]
         p.setPen(QPen(text, 1.0))
-        for v, end in ticks:
+        for v, _is_end in ticks:
             t = norm_to_t(v, lg.lo, lg.hi)
             if t is None or math.isnan(t):
                 continue

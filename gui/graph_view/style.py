@@ -6,7 +6,6 @@ presentation mode is one assignment and a repaint, not a walk over 20,000 items.
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPen
@@ -66,7 +65,7 @@ class SceneStyle:
             self.kind_border[kind] = QColor(ks.border)
             self.kind_text[kind] = QColor(ks.text)
             self.freed_fill[kind] = QBrush(mix(ks.fill, th.freed_fill, 0.7))
-        self.grad_color.cache_clear()
+        self._grad_colors: dict = {}  # per instance, and emptied with each theme
 
     def lw(self, w: float) -> float:
         """A line width scaled for presentation mode."""
@@ -83,9 +82,14 @@ class SceneStyle:
     def kind(self, kind: str):
         return kind_style(self.theme, kind)
 
-    @lru_cache(maxsize=4096)
     def grad_color(self, norm: float | None) -> QColor:
-        return color_for_norm(norm, self.lo, self.hi, self.theme)
+        """Cached per style: painting asks for the same few colours thousands of times."""
+        color = self._grad_colors.get(norm)
+        if color is None:
+            if len(self._grad_colors) > 4096:
+                self._grad_colors.clear()
+            color = self._grad_colors[norm] = color_for_norm(norm, self.lo, self.hi, self.theme)
+        return color
 
     def heat(self, norm: float | None) -> float | None:
         """0 (small) .. 1 (large) on the log scale; None for no gradient or NaN/Inf."""
