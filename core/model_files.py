@@ -110,11 +110,17 @@ def _returns_module(fn: ast.FunctionDef, modules: set[str]) -> bool:
     return False
 
 
-def instantiate(source: str, filename: str, name: str, kwargs: dict) -> nn.Module:
-    """Run the file (the caller has the user's consent) and build `name(**kwargs)`."""
+def load_namespace(source: str, filename: str) -> dict:
+    """Run the file (the caller has the user's consent); its globals."""
     register_source(filename, source)
     namespace = {"__name__": "gradstudio_model_file", "__file__": filename}
     exec(compile(source, filename, "exec"), namespace)
+    return namespace
+
+
+def instantiate(source: str, filename: str, name: str, kwargs: dict, namespace: dict | None = None) -> nn.Module:
+    """Build `name(**kwargs)` from the file (run now unless its `namespace` is given)."""
+    namespace = namespace if namespace is not None else load_namespace(source, filename)
     factory = namespace.get(name)
     if factory is None:
         raise LookupError(f"{filename} defines no {name!r}")

@@ -13,7 +13,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton
 
 from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
-from gradstudio.core.builder import python_script
+from gradstudio.core.builder import python_script, register_user_modules
 from gradstudio.core.layout import repeat_key, repeated_runs
 from gradstudio.core.model_files import find_models
 from gradstudio.core.session import Session
@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         self.timeline_panel.sig_run_to_cursor.connect(self.run_to_cursor)
         self.models.sig_message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         self.builder_panel.sig_record_requested.connect(self.record_builder_model)
+        self.runs.sig_finished.connect(lambda r: r.ok and self.offer_classes(r.namespace, self.session.source))
+        self.models.sig_classes.connect(self.offer_classes)
 
     def _stepping_handlers(self) -> dict:
         s = self.session
@@ -190,6 +192,11 @@ class MainWindow(QMainWindow):
         self.open_source(python_script(doc.root, doc.input_shape), "<builder>")
         self.editor_dock.raise_()
         self.run()
+
+    def offer_classes(self, namespace: dict, source: str) -> None:
+        """The nn.Module classes a script or model file defined join the builder's palette."""
+        register_user_modules(namespace, source)
+        self.builder_panel.palette.rebuild()
 
     def run_to_cursor(self) -> None:
         self.session.run_to_line(self.editor_panel.cursor_line())

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QObject, Signal
 
-from gradstudio.core.model_files import find_models, guess_input, instantiate
+from gradstudio.core.model_files import find_models, guess_input, instantiate, load_namespace
 from gradstudio.core.session import Session
 
 from .model_dialog import ModelChoice, ModelDialog
@@ -17,18 +17,22 @@ from .workers import TaskRunner
 
 
 def build_and_record(source: str, path: str, choice: ModelChoice):
-    model = instantiate(source, path, choice.name, choice.kwargs)
+    namespace = load_namespace(source, path)
+    model = instantiate(source, path, choice.name, choice.kwargs, namespace)
     x = torch.randn(choice.input_shape) if choice.input_shape else guess_input(model)
     if x is None:
         raise ValueError(f"cannot guess an input for {choice.name}: give an input shape")
     tape, summary = record_model(model, x)
     tape.graph()  # built here, off the GUI thread
-    return tape, summary.replace("gradstudio.show(", f"File › Open model ({Path(path).name}: ")
+    summary = summary.replace("gradstudio.show(", f"File › Open model ({Path(path).name}: ")
+    return tape, summary, namespace, source
 
 
 class ModelOpener(QObject):
     sig_message = Signal(str)
     """Something to show in the status bar."""
+    sig_classes = Signal(object, str)
+    """A file ran: its globals and source (its nn.Module classes go to the builder's palette)."""
 
     def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent)
@@ -58,7 +62,8 @@ class ModelOpener(QObject):
         return True
 
     def _on_recorded(self, result) -> None:
-        tape, summary = result
+        tape, summary, namespace, source = result
+        self.sig_classes.emit(namespace, source)
         self.session.set_source(summary, "<model>")
         self.session.set_tape(tape)
         self.sig_message.emit("Model recorded: step through its forward and backward.")

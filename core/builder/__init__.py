@@ -12,11 +12,12 @@ Example::
 
 from .codegen import python_script, python_source
 from .layers import BilinearSelf, Repeat, Residual, SelfAttention, SequenceOutput, count_parameters
-from .palette import GROUPS, KINDS, ArgSpec, ModuleKind
+from .palette import GROUPS, KINDS, USER_GROUP, ArgSpec, ModuleKind
+from .user_modules import register_user_modules
 from .shapes import ShapeMismatch, ShapeReport, infer_shapes
 from .spec import ModuleSpec, SpecError
 
 __all__ = [
-    "ModuleSpec", "SpecError", "KINDS", "GROUPS", "ArgSpec", "ModuleKind", "infer_shapes", "ShapeReport",
+    "ModuleSpec", "SpecError", "KINDS", "GROUPS", "USER_GROUP", "register_user_modules", "ArgSpec", "ModuleKind", "infer_shapes", "ShapeReport",
     "ShapeMismatch", "python_source", "python_script", "Residual", "Repeat", "SequenceOutput", "SelfAttention", "BilinearSelf", "count_parameters",
 ]

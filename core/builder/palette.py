@@ -68,6 +68,7 @@ class ModuleKind:
     container: bool = False  # holds child specs: Sequential, Residual, Repeat
     doc: str = ""
     example_input: tuple = (2, 16)  # an input shape the default arguments accept
+    definition: str = ""  # for the user's own modules: the source that defines them (for codegen)
 
     def default_args(self) -> dict:
         return {a.name: a.default for a in self.args}
@@ -144,5 +145,24 @@ _EXAMPLE_INPUTS = {
 KINDS = {name: replace(kind, example_input=_EXAMPLE_INPUTS.get(name, kind.example_input)) for name, kind in KINDS.items()}
 
 GROUPS: dict[str, list[str]] = {}
-for _kind in KINDS.values():
-    GROUPS.setdefault(_kind.group, []).append(_kind.name)
+USER_GROUP = "Your modules"
+
+
+def _regroup() -> None:
+    GROUPS.clear()
+    for kind in KINDS.values():
+        GROUPS.setdefault(kind.group, []).append(kind.name)
+
+
+def set_user_kinds(kinds: list[ModuleKind]) -> None:
+    """Replace the palette's "Your modules" group (the classes of the latest script or
+    model file). Built-in names are never shadowed."""
+    for name in [n for n, k in KINDS.items() if k.group == USER_GROUP]:
+        del KINDS[name]
+    for kind in kinds:
+        if kind.name not in KINDS:
+            KINDS[kind.name] = replace(kind, group=USER_GROUP)
+    _regroup()
+
+
+_regroup()

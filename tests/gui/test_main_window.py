@@ -401,3 +401,24 @@ def test_malformed_project_is_reported_and_loses_nothing(qtbot, window, tmp_path
     assert not window.projects.open(str(bad))
     assert "input_shape[1]: expected a positive integer" in window.statusBar().currentMessage()
     assert window.builder_panel.document.input_shape == (2, 7)
+
+
+def test_classes_of_a_run_join_the_builder_palette(qtbot, window):
+    from gradstudio.core.builder import USER_GROUP
+    from gradstudio.core.builder.palette import set_user_kinds
+
+    window.session.set_source(MODEL_FILE + "\nnet = Tiny(4)\nnet(torch.randn(2, 4)).sum().backward()\n")
+    try:
+        with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+            window.run()
+        palette = window.builder_panel.palette
+        groups = {palette.topLevelItem(i).text(0): palette.topLevelItem(i) for i in range(palette.topLevelItemCount())}
+        assert [groups[USER_GROUP].child(i).text(0) for i in range(groups[USER_GROUP].childCount())] == ["Tiny"]
+        builder = window.builder_panel
+        assert builder.drop_kind("Tiny", [], 2)  # after the ReLU: 16 features, its width guess
+        with qtbot.waitSignal(window.graph_panel.sig_layout_ready, timeout=30_000):
+            builder.record()
+        assert "class Tiny(nn.Module)" in window.session.source
+        assert window.session.error is None
+    finally:
+        set_user_kinds([])

@@ -29,6 +29,12 @@ class PaletteView(QTreeWidget):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.rebuild()
+        self.itemActivated.connect(self._on_item_activated)
+
+    def rebuild(self) -> None:
+        """Refill from the palette (the user's own classes change with each run)."""
+        self.clear()
         for group, kinds in GROUPS.items():
             top = QTreeWidgetItem(self, [group])
             top.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -41,7 +47,6 @@ class PaletteView(QTreeWidget):
                 item.setToolTip(0, kind_tooltip(kind))
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
         self.expandAll()
-        self.itemActivated.connect(self._on_item_activated)
 
     def current_kind(self) -> str | None:
         item = self.currentItem()
