@@ -44,6 +44,8 @@ class Session:
         self.error: ScriptError | None = None
         self.collapsed: frozenset[str] = frozenset()
         self.run_count = 0
+        self.live_model = None  # a LiveModel when gradstudio holds the model (show, Open model)
+        self.script_models: dict = {}  # the models the latest script run left in its globals
 
     # -- document --------------------------------------------------------------------
     def set_source(self, source: str, filename: str | None = None) -> None:
@@ -66,6 +68,10 @@ class Session:
             return False
         self.error = None
         self.sig_error_changed.emit(None)
+        from .live_model import models_in
+
+        self.live_model = None  # a script's models belong to the script
+        self.script_models = models_in(result.namespace)
         self.set_tape(result.tape, step=step)
         return True
 

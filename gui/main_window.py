@@ -26,6 +26,7 @@ from .model_opener import ModelOpener
 from .project_actions import ProjectActions
 from .panels.builder import BuilderPanel
 from .panels.editor import EditorPanel
+from .panels.hierarchy import HierarchyPanel
 from .panels.inspector import InspectorPanel, memory_text
 from .panels.timeline import TimelinePanel
 from .run_controller import RunController
@@ -33,6 +34,7 @@ from .settings import add_recent_file, default_settings, recent_files
 from .theme import apply_theme
 
 log = logging.getLogger(__name__)
+DOCK_LAYOUT_VERSION = 2  # raise when docks are added or removed: an older saved layout is ignored
 
 
 class MainWindow(QMainWindow):
@@ -56,6 +58,10 @@ class MainWindow(QMainWindow):
         self.timeline_panel = TimelinePanel(self.session)
         self.editor_dock = self._dock("Code", self.editor_panel, Qt.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector_panel, Qt.RightDockWidgetArea)
+        self.hierarchy_panel = HierarchyPanel(self.session)
+        self.hierarchy_dock = self._dock("Modules", self.hierarchy_panel, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.hierarchy_dock)
+        self.inspector_dock.raise_()
         self.timeline_dock = self._dock("Timeline", self.timeline_panel, Qt.BottomDockWidgetArea)
         self.builder_panel = BuilderPanel()
         self.builder_panel.set_orientation(Qt.Vertical)
@@ -147,6 +153,7 @@ class MainWindow(QMainWindow):
         self.builder_panel.sig_record_requested.connect(self.record_builder_model)
         self.runs.sig_finished.connect(lambda r: r.ok and self.offer_classes(r.namespace, self.session.source))
         self.models.sig_classes.connect(self.offer_classes)
+        self.hierarchy_panel.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
 
     def _stepping_handlers(self) -> dict:
         s = self.session
@@ -279,6 +286,7 @@ class MainWindow(QMainWindow):
         self.presentation = on
         scale = 1.6 if on else 1.0
         self.inspector_dock.setVisible(not on)
+        self.hierarchy_dock.setVisible(not on)
         for panel in (self.editor_panel, self.timeline_panel):
             panel.set_font_scale(scale)
         self.graph_panel.set_presentation(on)
@@ -289,11 +297,21 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._fit_docks)
 
     def _fit_docks(self) -> None:
-        """The code must stay readable at the larger font: give it about a third of the width."""
+        """Room for the code (a third of the width at presentation size) and the inspector."""
         share = 0.36 if self.presentation else 0.27
-        self.resizeDocks([self.editor_dock], [int(self.width() * share)], Qt.Horizontal)
+        width = self.width()
+        right = max(340, int(width * 0.24))
+        self.resizeDocks([self.editor_dock, self.inspector_dock, self.hierarchy_dock],
+                         [int(width * share), right, right], Qt.Horizontal)
+        self.resizeDocks([self.timeline_dock], [130], Qt.Vertical)
         if self.presentation:
             self.graph_panel.view.fit()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        if getattr(self, "_docks_unsized", False):
+            self._docks_unsized = False
+            QTimer.singleShot(0, self._fit_docks)
 
     # -- persistence -------------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -303,21 +321,20 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1500, 950)
         state = self.settings.value("window_state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        else:  # first start: room for the code and the inspector, the graph in the middle
-            self.resizeDocks([self.editor_dock, self.inspector_dock], [440, 400], Qt.Horizontal)
-            self.resizeDocks([self.timeline_dock], [130], Qt.Vertical)
+        if not (isinstance(state, QByteArray) and self.restoreState(state, DOCK_LAYOUT_VERSION)):
+            # first start, or docks added since: sized once the window is on screen
+            self._docks_unsized = True
         apply_theme(QApplication.instance(), self.theme)
         self.graph_panel.set_theme(self.theme)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         if not self.presentation:
             self.settings.setValue("geometry", self.saveGeometry())
-            self.settings.setValue("window_state", self.saveState())
+            self.settings.setValue("window_state", self.saveState(DOCK_LAYOUT_VERSION))
         self.settings.sync()
         QApplication.instance().removeEventFilter(self.keys)
         self.runs.shutdown()
         self.models.shutdown()
+        self.hierarchy_panel.shutdown()
         self.graph_panel.shutdown()
         super().closeEvent(event)

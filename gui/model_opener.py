@@ -9,10 +9,10 @@ import torch
 from PySide6.QtCore import QObject, Signal
 
 from gradstudio.core.model_files import find_models, guess_input, instantiate, load_namespace
+from gradstudio.core.live_model import LiveModel
 from gradstudio.core.session import Session
 
 from .model_dialog import ModelChoice, ModelDialog
-from .show import record_model
 from .workers import TaskRunner
 
 
@@ -22,10 +22,10 @@ def build_and_record(source: str, path: str, choice: ModelChoice):
     x = torch.randn(choice.input_shape) if choice.input_shape else guess_input(model)
     if x is None:
         raise ValueError(f"cannot guess an input for {choice.name}: give an input shape")
-    tape, summary = record_model(model, x)
+    live = LiveModel(model, x, origin=f"File › Open model ({Path(path).name})")
+    tape, summary = live.record()
     tape.graph()  # built here, off the GUI thread
-    summary = summary.replace("gradstudio.show(", f"File › Open model ({Path(path).name}: ")
-    return tape, summary, namespace, source
+    return tape, summary, namespace, source, live
 
 
 class ModelOpener(QObject):
@@ -62,8 +62,9 @@ class ModelOpener(QObject):
         return True
 
     def _on_recorded(self, result) -> None:
-        tape, summary, namespace, source = result
+        tape, summary, namespace, source, live = result
         self.sig_classes.emit(namespace, source)
+        self.session.live_model = live
         self.session.set_source(summary, "<model>")
         self.session.set_tape(tape)
         self.sig_message.emit("Model recorded: step through its forward and backward.")

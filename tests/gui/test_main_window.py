@@ -422,3 +422,47 @@ def test_classes_of_a_run_join_the_builder_palette(qtbot, window):
         assert window.session.error is None
     finally:
         set_user_kinds([])
+
+
+def _find_item(tree, path):
+    from gradstudio.gui.panels.hierarchy.panel import PATH_ROLE
+
+    stack = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    while stack:
+        item = stack.pop()
+        if item.data(0, PATH_ROLE) == path:
+            return item
+        stack += [item.child(i) for i in range(item.childCount())]
+    return None
+
+
+def test_hierarchy_freezes_a_module_and_records_again(qtbot):
+    import torch
+    from PySide6.QtCore import Qt as QtNS
+
+    import gradstudio
+    from gradstudio.core.examples import CascadeNet
+
+    window = gradstudio.show(CascadeNet(widths=(4,), depth=1), torch.randn(1, 3, 8, 8), block=False)
+    qtbot.addWidget(window)
+    panel = window.hierarchy_panel
+    stem = _find_item(panel.tree, "stem")
+    assert stem.checkState(0) == QtNS.CheckState.Checked and stem.text(1) == f"{3 * 4 * 9 + 4:,}"
+    panel.tree.setCurrentItem(stem)
+    assert panel.params.rowCount() == 2 and panel.params.item(0, 1).text() == "4×3×3×3"
+    with qtbot.waitSignal(window.session.sig_tape_changed, timeout=30_000):
+        stem.setCheckState(0, QtNS.CheckState.Unchecked)
+    labels = {n.label for n in window.session.graph.by_kind("parameter")}
+    assert "stem.weight" not in labels and "head.weight" in labels  # frozen: no AccumulateGrad
+    assert _find_item(panel.tree, "").checkState(0) == QtNS.CheckState.PartiallyChecked
+    window.close()
+
+
+def test_hierarchy_of_a_script_model_is_read_only(qtbot, window):
+    window.session.set_source(MODEL_FILE + "\nnet = Tiny(4)\nnet(torch.randn(2, 4)).sum().backward()\n")
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+        window.run()
+    panel = window.hierarchy_panel
+    assert not panel.editable and "'net'" in panel.title.text()
+    item = _find_item(panel.tree, "layers.0")
+    assert item is not None and not (item.flags() & Qt.ItemIsEnabled)
