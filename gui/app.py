@@ -90,8 +90,26 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.presentation:
         window.set_presentation(True)
+    if args.script:  # a file that only defines models: offer to build one (File › Open model)
+        def first_run(result) -> None:
+            window.runs.sig_finished.disconnect(first_run)
+            _offer_model(window, args.script, result)
+
+        window.runs.sig_finished.connect(first_run)
     window.run(step=args.step)
     return app.exec()
+
+
+def _offer_model(window, path: str, result) -> None:
+    from gradstudio.core.model_files import find_models
+
+    if result.ok and result.notice:
+        try:
+            found = find_models(window.session.source)
+        except SyntaxError:
+            found = []
+        if found:
+            window.models.open(path, window)
 
 
 def _screenshot(app, window, args) -> int:
