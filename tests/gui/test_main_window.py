@@ -466,3 +466,18 @@ def test_hierarchy_of_a_script_model_is_read_only(qtbot, window):
     assert not panel.editable and "'net'" in panel.title.text()
     item = _find_item(panel.tree, "layers.0")
     assert item is not None and not (item.flags() & Qt.ItemIsEnabled)
+
+
+def test_command_line_model_file_offers_to_build_a_model(qtbot, window, tmp_path, monkeypatch):
+    from gradstudio.gui import app as app_module
+    from gradstudio.gui.model_dialog import ModelDialog
+
+    path = tmp_path / "tiny.py"
+    path.write_text(MODEL_FILE)
+    offered = []
+    monkeypatch.setattr(ModelDialog, "ask", classmethod(lambda cls, p, c, parent=None: offered.append(p)))
+    window.open_path(str(path), run=False)
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000) as blocker:
+        window.run()
+    app_module._offer_model(window, str(path), blocker.args[0])
+    assert offered == [str(path)]
