@@ -1,8 +1,8 @@
 """A model gradstudio holds (from `gradstudio.show` or File › Open model): its module tree
 with parameter counts, `requires_grad` per module, and recording it again after a change.
 
-A script's models are rebuilt by its own code on every run, so only models held here can
-be changed and re-recorded.
+A script's models are rebuilt by its own code on every run: changing one here records
+that model again on the arguments the script first gave it, and Run re-runs the script.
 """
 
 from __future__ import annotations
@@ -65,11 +65,14 @@ def models_in(namespace: dict) -> dict[str, nn.Module]:
 
 
 class LiveModel:
-    def __init__(self, model: nn.Module, example_input, backward: bool = True, origin: str = "gradstudio.show"):
+    def __init__(self, model: nn.Module, example_input, backward: bool = True, origin: str = "gradstudio.show",
+                 from_script: bool = False, name: str = ""):
         self.model = model
         self.example_input = example_input
         self.backward = backward
         self.origin = origin
+        self.from_script = from_script  # the editor keeps the script; Run re-runs it
+        self.name = name  # its variable in the script: module paths then match the script's run
 
     def set_trainable(self, path: str, trains: bool) -> None:
         """requires_grad for every parameter of the module at `path` ("" = the whole model)."""
@@ -79,7 +82,7 @@ class LiveModel:
         """Forward the example under record(); then, if asked and possible, backward from
         the output (its sum when it is not a scalar)."""
         inputs = self.example_input if isinstance(self.example_input, tuple) else (self.example_input,)
-        with record(self.model) as tape:
+        with record(self.model, model_path=self.name) as tape:
             output = self.model(*inputs)
             first = output[0] if isinstance(output, (tuple, list)) else output
             did = "no backward (backward=False)"

@@ -42,6 +42,9 @@ class RunResult:
     error: ScriptError | None = None
     notice: str | None = None  # a run that worked but recorded nothing worth drawing says why
     namespace: dict = field(default_factory=dict)
+    # id(module) -> the arguments of its first call from the script itself (not from a parent
+    # module): lets the app record a script's model again, e.g. after freezing part of it
+    first_inputs: dict = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -114,9 +117,10 @@ def run_script(
         )
     namespace = {"__name__": "__main__", "__file__": filename}
     rec = record(memory_budget=memory_budget, names=namespace, cancel=cancel.cancelled if cancel else None)
+    calls = _FirstCalls()
     error = None
     try:
-        with rec:
+        with rec, calls:
             try:
                 if cancel is not None:
                     cancel.bind()
@@ -137,7 +141,42 @@ def run_script(
     notice = None
     if error is None and tape is not None and not tape.nodes:
         notice = NOTHING_RECORDED
-    return RunResult(tape=tape, error=error, notice=notice, namespace=namespace, seconds=time.perf_counter() - start)
+    return RunResult(tape=tape, error=error, notice=notice, namespace=namespace, seconds=time.perf_counter() - start,
+                     first_inputs=calls.inputs)
+
+
+class _FirstCalls:
+    """Remembers each module's first call from the top level (a forward pre/post hook pair)."""
+
+    def __init__(self):
+        self.inputs: dict[int, tuple] = {}
+        self._depth = 0
+        self._thread = threading.get_ident()
+        self._handles = []
+
+    def __enter__(self):
+        from torch.nn.modules import module as module_mod
+
+        self._handles = [
+            module_mod.register_module_forward_pre_hook(self._pre),
+            module_mod.register_module_forward_hook(self._post, always_call=True),
+        ]
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        for h in self._handles:
+            h.remove()
+        return False
+
+    def _pre(self, module, args):
+        if threading.get_ident() == self._thread:
+            if self._depth == 0 and id(module) not in self.inputs:
+                self.inputs[id(module)] = args
+            self._depth += 1
+
+    def _post(self, module, args, output):
+        if threading.get_ident() == self._thread:
+            self._depth = max(0, self._depth - 1)
 
 
 def _script_error(exc: BaseException, filename: str, kind: str) -> ScriptError:

@@ -68,10 +68,16 @@ class Session:
             return False
         self.error = None
         self.sig_error_changed.emit(None)
-        from .live_model import models_in
+        from .live_model import LiveModel, models_in
 
-        self.live_model = None  # a script's models belong to the script
         self.script_models = models_in(result.namespace)
+        # a script's model can be recorded again (e.g. after freezing part of it) on the
+        # arguments the script first called it with
+        self.live_model = next(
+            (LiveModel(m, result.first_inputs[id(m)], origin=f"the script's {name!r}", from_script=True, name=name)
+             for name, m in self.script_models.items() if id(m) in result.first_inputs),
+            None,
+        )
         self.set_tape(result.tape, step=step)
         return True
 

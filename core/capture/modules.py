@@ -54,7 +54,7 @@ def user_frames(stop: FrameType | None, skip: int = 1) -> list[FrameType]:
 class ModuleTracker:
     """Keeps the stack of running module calls on the recording thread."""
 
-    def __init__(self, tape: Tape, model: nn.Module | None, entry_frame: FrameType | None):
+    def __init__(self, tape: Tape, model: nn.Module | None, entry_frame: FrameType | None, model_path: str = ""):
         self.tape = tape
         self.entry_frame = entry_frame
         self._thread = threading.get_ident()
@@ -66,7 +66,7 @@ class ModuleTracker:
         self.stack: list[ModuleCall] = []
         self._handles = []
         if model is not None:
-            self._register(model, "")
+            self._register(model, model_path)
 
     # -- naming ----------------------------------------------------------------------
     def _register(self, root: nn.Module, prefix: str) -> None:

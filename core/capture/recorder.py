@@ -102,13 +102,13 @@ def _tensors(obj, out: list, depth: int = 0) -> list:
 
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, tape: Tape, model, entry_frame, names: dict | None = None, cancel=None):
+    def __init__(self, tape: Tape, model, entry_frame, names: dict | None = None, cancel=None, model_path: str = ""):
         super().__init__()
         self.cancel = cancel  # a threading.Event: set means stop at the next torch call
         self.tape = tape
         self.entry_frame = entry_frame
         self.extra_names = names  # e.g. a script's globals, searched for variable names
-        self.tracker = ModuleTracker(tape, model, entry_frame)
+        self.tracker = ModuleTracker(tape, model, entry_frame, model_path)
         self._ids = an.NodeIds()  # autograd node -> node id, kept on the node itself
         self._leaf_ids: dict[int, str] = {}  # id(leaf tensor) -> leaf id
         self._leaf_tensors: dict[str, torch.Tensor] = {}
@@ -542,6 +542,8 @@ class record:
             always kept). Default 256 MiB.
         names: a namespace (e.g. a script's globals) to search for variable names too.
         cancel: a `threading.Event`; once set, the next torch call raises `RunCancelled`.
+        model_path: the name the model goes by (`net`: modules become `net.layers.0`); default
+            "" names its sub-modules from the model itself (`layers.0`).
 
     Example::
 
@@ -562,8 +564,10 @@ class record:
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
         names: dict | None = None,
         cancel=None,
+        model_path: str = "",
     ):
         self.model = model
+        self.model_path = model_path
         self.memory_budget = memory_budget
         self.names = names
         self.cancel = cancel
@@ -574,7 +578,7 @@ class record:
         if threading.get_ident() in _active:
             raise RuntimeError("a recording is already running on this thread; nested record() is not supported")
         self.tape = Tape(self.memory_budget)
-        rec = _Recorder(self.tape, self.model, sys._getframe(1), self.names, self.cancel)
+        rec = _Recorder(self.tape, self.model, sys._getframe(1), self.names, self.cancel, self.model_path)
         try:
             rec.start()
         except BaseException:  # half started (e.g. cancelled right then): undo what was done

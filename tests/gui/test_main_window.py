@@ -458,12 +458,30 @@ def test_hierarchy_freezes_a_module_and_records_again(qtbot):
     window.close()
 
 
-def test_hierarchy_of_a_script_model_is_read_only(qtbot, window):
-    window.session.set_source(MODEL_FILE + "\nnet = Tiny(4)\nnet(torch.randn(2, 4)).sum().backward()\n")
+def test_hierarchy_of_a_script_model_records_it_again_on_its_first_input(qtbot, window):
+    from PySide6.QtCore import Qt as QtNS
+
+    source = MODEL_FILE + "\nnet = Tiny(4)\nnet(torch.randn(2, 4)).sum().backward()\n"
+    window.session.set_source(source)
     with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
         window.run()
     panel = window.hierarchy_panel
-    assert not panel.editable and "'net'" in panel.title.text()
+    assert panel.editable and "'net'" in panel.title.text()
+    item = _find_item(panel.tree, "layers.0")
+    with qtbot.waitSignal(window.session.sig_tape_changed, timeout=30_000):
+        item.setCheckState(0, QtNS.CheckState.Unchecked)
+    labels = {n.label for n in window.session.graph.by_kind("parameter")}
+    assert "net.layers.0.weight" not in labels and "net.layers.1.weight" in labels  # named as in the script
+    assert window.session.source == source  # the script stays in the editor
+    assert "Run (Ctrl+R) re-runs your script" in window.statusBar().currentMessage()
+
+
+def test_hierarchy_of_a_model_the_script_never_called_is_read_only(qtbot, window):
+    window.session.set_source(MODEL_FILE + "\nnet = Tiny(4)\nx = torch.ones(2, requires_grad=True)\n(x * 2).sum().backward()\n")
+    with qtbot.waitSignal(window.runs.sig_finished, timeout=30_000):
+        window.run()
+    panel = window.hierarchy_panel
+    assert not panel.editable and "not called by the script" in panel.title.text()
     item = _find_item(panel.tree, "layers.0")
     assert item is not None and not (item.flags() & Qt.ItemIsEnabled)
 

@@ -4,7 +4,7 @@ the parameters of the selected module."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QTableWidgetItem, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from gradstudio.core.live_model import module_rows
@@ -60,9 +60,9 @@ class HierarchyPanel(QWidget):
         live = self.session.live_model
         if live is not None:
             self.model, origin = live.model, live.origin
-        elif self.session.script_models:
+        elif self.session.script_models:  # never called by the script: nothing to record it on
             name, self.model = next(iter(self.session.script_models.items()))
-            origin = f"the script's variable {name!r} (change requires_grad in the code and run again)"
+            origin = f"the script's variable {name!r} (not called by the script: set requires_grad in the code)"
         else:
             self.model, origin = None, ""
         if self.model is None:
@@ -111,12 +111,19 @@ class HierarchyPanel(QWidget):
 
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if column == 0 and item.checkState(0) != Qt.CheckState.PartiallyChecked:
-            self.set_trainable(item.data(0, PATH_ROLE), item.checkState(0) == Qt.CheckState.Checked)
+            path, trains = item.data(0, PATH_ROLE), item.checkState(0) == Qt.CheckState.Checked
+            # later: the refresh rebuilds the tree, and Qt is still inside this item's change
+            QTimer.singleShot(0, lambda: self.set_trainable(path, trains))
 
     def _on_recorded(self, result) -> None:
         tape, summary = result
-        self.session.set_source(summary, self.session.filename)
+        live = self.session.live_model
+        if live is None or not live.from_script:  # a script stays in the editor
+            self.session.set_source(summary, self.session.filename)
         self.session.set_tape(tape)
+        if live is not None and live.from_script:
+            self.sig_message.emit(f"Recorded {live.origin} again with a stand-in loss; "
+                                  "Run (Ctrl+R) re-runs your script.")
 
     def _show_params(self, item: QTreeWidgetItem | None) -> None:
         params = item.data(0, Qt.ItemDataRole.UserRole + 2) if item is not None else []
