@@ -65,13 +65,13 @@ def python_source(spec: ModuleSpec, class_name: str = "Net") -> str:
     """A module of Python source defining `class_name` for `spec`."""
     spec.validate()
     used: set = set()
-    named = spec.kind == "Sequential" and spec.children and all(c.name for c in spec.children)
-    if named:  # attributes and an explicit forward, the way people write models
+    if spec.kind == "Sequential" and spec.children:  # attributes and a forward, as people write models
+        names = spec.top_names()
         body = ["    def __init__(self):", "        super().__init__()"]
-        for c in spec.children:
-            body.append(f"        self.{c.name} = {expression(c, 8, used)}")
+        for name, c in zip(names, spec.children):
+            body.append(f"        self.{name} = {expression(c, 8, used)}")
         body += ["", "    def forward(self, x):"]
-        body += [f"        x = self.{c.name}(x)" for c in spec.children]
+        body += [f"        x = self.{name}(x)" for name in names]
         body.append("        return x")
         base = "nn.Module"
     else:  # the container itself is the model: same state-dict keys as the builder's module

@@ -55,7 +55,7 @@ def infer_shapes(spec: ModuleSpec, input_shape: tuple, dtype: torch.dtype | None
     report = ShapeReport()
     try:
         with torch.device("meta"):
-            model = spec._build()
+            model = spec._build(top=True)
     except Exception as exc:  # arguments valid one by one, refused together (embed_dim % num_heads)
         path, kind = _unbuildable(spec)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

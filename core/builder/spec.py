@@ -65,16 +65,37 @@ class ModuleSpec:
     def build(self) -> nn.Module:
         """The nn.Module this spec describes (validated first)."""
         self.validate()
-        return self._build()
+        return self._build(top=True)
 
-    def _build(self) -> nn.Module:
+    def top_names(self) -> list[str]:
+        """Attribute names of a top-level Sequential's children, as the generated `class Net`
+        has them: a child's own name, else its kind numbered (`linear1`, `relu1`, `linear2`)."""
+        taken = {c.name for c in self.children if c.name}
+        counts: dict[str, int] = {}
+        names = []
+        for child in self.children:
+            if child.name:
+                names.append(child.name)
+                continue
+            base = child.kind.lower()
+            while True:
+                counts[base] = counts.get(base, 0) + 1
+                name = f"{base}{counts[base]}"
+                if name not in taken:
+                    break
+            taken.add(name)
+            names.append(name)
+        return names
+
+    def _build(self, top: bool = False) -> nn.Module:
         kind = KINDS[self.kind]
         args = kind.default_args() | self.args
         args = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
         if self.kind == "Sequential":
             seq = nn.Sequential()
-            for i, child in enumerate(self.children):
-                seq.add_module(child.name or str(i), child._build())
+            names = self.top_names() if top else [str(i) for i in range(len(self.children))]
+            for name, child in zip(names, self.children):
+                seq.add_module(name, child._build())
             return seq
         if kind.container:
             return kind.make(self.children[0]._build(), **args)

@@ -191,7 +191,7 @@ def test_builder_script_records_forward_and_backward():
     result = run_script(python_script(seed_hierarchy(), (2, 3, 16, 16)), "<builder>")
     assert result.ok, result.error
     g = result.tape.graph()
-    assert "model.0.weight" in {n.label for n in g.by_kind("parameter")}
+    assert "model.conv2d1.weight" in {n.label for n in g.by_kind("parameter")}  # named like Net's attributes
     assert any(e.kind == "backward_end" for e in result.tape.events)
     emb = M.of("Sequential", M.of("Embedding", num_embeddings=7, embedding_dim=4), M.of("Flatten"))
     assert run_script(python_script(emb, (2, 5)), "<builder>").ok
@@ -203,3 +203,15 @@ def test_arguments_refused_together_are_pinned_to_their_module():
     assert err.path == "model.children[1]"
     assert err.message.startswith("MultiheadAttention cannot be made with these arguments: ")
     assert "divisible" in err.message
+
+
+def test_generated_code_is_a_module_with_attributes_and_forward():
+    from gradstudio.core.builder import python_source
+
+    spec = M.of("Sequential", M.of("Linear", in_features=4, out_features=8), M.of("ReLU"),
+                M.of("Linear", in_features=8, out_features=2, name="head"))
+    source = python_source(spec)
+    assert "class Net(nn.Module):" in source
+    assert "self.linear1 = nn.Linear(in_features=4, out_features=8, bias=True)" in source
+    assert "        x = self.relu1(x)\n        x = self.head(x)\n        return x" in source
+    assert list(spec.build().state_dict()) == ["linear1.weight", "linear1.bias", "head.weight", "head.bias"]

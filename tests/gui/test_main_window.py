@@ -361,7 +361,7 @@ def test_builder_model_goes_to_the_graph(qtbot, window):
         builder.record()
     assert "class Net" in window.session.source
     g = window.session.graph
-    assert {"model.0.weight", "model.3.bias"} <= {n.label for n in g.by_kind("parameter")}
+    assert {"model.linear1.weight", "model.linear2.bias"} <= {n.label for n in g.by_kind("parameter")}
     assert g.by_label("TanhBackward0") and any(n.executed for n in g.by_kind("op"))
 
 
