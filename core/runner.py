@@ -12,6 +12,8 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+import torch
+
 from .capture import DEFAULT_MEMORY_BUDGET, Tape, record, register_source
 from .capture.cancel import RunCancelled
 from .capture.source import _is_internal
@@ -171,7 +173,10 @@ class _FirstCalls:
     def _pre(self, module, args):
         if threading.get_ident() == self._thread:
             if self._depth == 0 and id(module) not in self.inputs:
-                self.inputs[id(module)] = args
+                # detached (an example input must not keep the script's graph alive), and out
+                # of the recorder's sight: this is gradstudio's work, not the script's
+                with torch._C.DisableTorchFunction():
+                    self.inputs[id(module)] = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
             self._depth += 1
 
     def _post(self, module, args, output):
