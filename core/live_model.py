@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .builder.layers import count_parameters
 from .capture import Tape, record
 
 SUMMARY = '''# Recorded by {origin}
@@ -46,12 +47,7 @@ def module_rows(model: nn.Module) -> list[ModuleRow]:
     """`named_modules()` in order, with trainable/frozen counts."""
     rows = []
     for path, module in model.named_modules():
-        trainable = frozen = 0
-        for p in module.parameters():
-            if p.requires_grad:
-                trainable += p.numel()
-            else:
-                frozen += p.numel()
+        trainable, frozen = count_parameters(module)
         own = [(name, tuple(p.shape), p.requires_grad) for name, p in module.named_parameters(recurse=False)]
         rows.append(ModuleRow(path, type(module).__name__, path.count(".") + (path != ""), trainable, frozen, own))
     return rows

@@ -11,6 +11,7 @@ from psygnal import Signal
 from . import stepping
 from .capture import Tape
 from .graph import Graph, GraphDiff, diff
+from .live_model import LiveModel, models_in
 from .runner import RunResult, ScriptError
 
 
@@ -68,8 +69,6 @@ class Session:
             return False
         self.error = None
         self.sig_error_changed.emit(None)
-        from .live_model import LiveModel, models_in
-
         self.script_models = models_in(result.namespace)
         # a script's model can be recorded again (e.g. after freezing part of it) on the
         # arguments the script first called it with

@@ -7,6 +7,7 @@ the user variable that holds it (`cube = Power(3)` -> `cube`), else by its class
 
 from __future__ import annotations
 
+import sys
 import threading
 from types import FrameType
 
@@ -38,8 +39,6 @@ def find_variable_name(obj, frames: list[FrameType], extra: dict | None = None) 
 
 def user_frames(stop: FrameType | None, skip: int = 1) -> list[FrameType]:
     """User frames from the innermost outwards, up to and including `stop`."""
-    import sys
-
     frames = []
     f = sys._getframe(skip)
     while f is not None:
