@@ -1,15 +1,20 @@
-"""The seed's training loop, literally, as a generator the caller drives:
+"""The seed's training loop, literally, one batch at a time:
 
     optimizer.zero_grad(); outputs = net(x); loss = loss_fn(outputs, y); loss.backward(); optimizer.step()
 
-Each step yields its metrics, so pausing is just not asking for the next one, a GUI runs it
-on a worker, and a test iterates it. A NaN or Inf loss stops the run as diverged.
+`Trainer.steps()` yields each step's metrics, so pausing is just not asking for the next one,
+a GUI runs it on a worker, and a test iterates it. The trainer's state (model, optimizer,
+scheduler, epoch, batch) is exposed so a job can checkpoint it and resume exactly where it
+stopped: shuffling is reseeded per epoch, so batch k of epoch e is the same batch every time.
+A NaN or Inf loss stops the run as diverged, before it can spoil the weights.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -34,11 +39,26 @@ class StepMetrics:
     accuracy: float | None = None
     val_loss: float | None = None  # at the last step of each epoch
     val_accuracy: float | None = None
+    lr: float | None = None
+    end_of_epoch: bool = False
+    grad_norms: dict[str, float] | None = field(default=None, repr=False)
+
+    def values(self) -> dict[str, float | None]:
+        """The scalar metrics by name, as the run store and the curves keep them."""
+        out = {"loss": self.loss, "accuracy": self.accuracy, "val_loss": self.val_loss,
+               "val_accuracy": self.val_accuracy, "lr": self.lr}
+        out = {k: v for k, v in out.items() if v is not None}
+        for layer, norm in (self.grad_norms or {}).items():
+            out[f"grad_norm/{layer}"] = norm
+        return out
 
 
 def _accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float | None:
     if outputs.dim() == 2 and targets.dim() == 1 and not targets.is_floating_point():
         return float((outputs.argmax(1) == targets).float().mean())
+    if outputs.shape == targets.shape and outputs.dim() <= 2 and targets.is_floating_point() \
+            and bool(((targets == 0) | (targets == 1)).all()):
+        return float(((outputs > 0).float() == targets).float().mean())  # binary logits (BCE)
     return None
 
 
@@ -56,45 +76,135 @@ def check_shapes(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, devic
         ) from exc
 
 
-def train(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None, config: TrainConfig):
-    """Yield StepMetrics after every optimizer step; raise Diverged on a NaN/Inf loss."""
-    config.check()
-    torch.manual_seed(config.seed)
-    device = resolve_device(config.device)
-    model.to(device)
-    loss_fn = LOSSES[config.loss]()
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     kwargs = {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.optimizer in ("SGD", "RMSprop"):
         kwargs["momentum"] = config.momentum
-    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), **kwargs)
-    scheduler = (torch.optim.lr_scheduler.StepLR(optimizer, config.scheduler_step, config.scheduler_gamma)
-                 if config.scheduler_step else None)
-    check_shapes(model, loss_fn, train_loader, device)
-    step = 0
-    for epoch in range(config.epochs):
-        model.train()
-        batches = len(train_loader)
-        for i, (images, labels) in enumerate(train_loader):
-            images, labels = images.to(device), labels.to(device)
+    return OPTIMIZERS[config.optimizer](params, **kwargs)
+
+
+class Trainer:
+    """Owns model, loss, optimizer and scheduler for one run; `steps()` runs the loop."""
+
+    def __init__(self, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None,
+                 config: TrainConfig, *, device: torch.device | None = None, wrap: Callable | None = None):
+        config.check()
+        self.config = config
+        self.device = device or resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        self.model = model.to(self.device)
+        # `net` is what the loop calls: the model itself, or DataParallel/DDP around it
+        self.net = wrap(self.model) if wrap else self._maybe_data_parallel(self.model)
+        self.train_loader, self.val_loader = train_loader, val_loader
+        self.loss_fn = LOSSES[config.loss]()
+        self.optimizer = make_optimizer(self.model.parameters(), config)
+        self.scheduler = (torch.optim.lr_scheduler.StepLR(self.optimizer, config.scheduler_step, config.scheduler_gamma)
+                          if config.scheduler_step else None)
+        self.step = 0  # optimizer steps taken
+        self.epoch = 0  # the epoch being trained
+        self.batch = 0  # batches of this epoch already trained
+        self.grad_norms_every = 0  # 0: never; else every N steps (one norm per layer)
+        self.record_next: Callable | None = None  # a context manager factory wrapped around the next step
+        self.step_lock = nullcontext()  # held during each step, so other threads can read a consistent model
+
+    def _maybe_data_parallel(self, model: nn.Module) -> nn.Module:
+        if self.config.extra.get("data_parallel") and self.device.type == "cuda" and torch.cuda.device_count() > 1:
+            return nn.DataParallel(model)
+        return model
+
+    def check(self) -> None:
+        check_shapes(self.net, self.loss_fn, self.train_loader, self.device)
+
+    @property
+    def total_steps(self) -> int:
+        return self.config.epochs * len(self.train_loader)
+
+    def _begin_epoch(self, epoch: int) -> None:
+        """Shuffling and dropout depend only on (seed, epoch): resuming mid-run repeats them."""
+        seed = self.config.seed * 1_000_003 + epoch
+        generator = getattr(self.train_loader, "generator", None)
+        if isinstance(generator, torch.Generator):
+            generator.manual_seed(seed)
+        sampler = getattr(self.train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):  # DistributedSampler
+            sampler.set_epoch(epoch)
+        torch.manual_seed(seed)
+
+    def steps(self) -> Iterator[StepMetrics]:
+        """Yield StepMetrics after every optimizer step; raise Diverged on a NaN/Inf loss."""
+        while self.epoch < self.config.epochs:
+            self._begin_epoch(self.epoch)
+            self.net.train()
+            batches = len(self.train_loader)
+            for i, (images, labels) in enumerate(self.train_loader):
+                if i < self.batch:
+                    continue  # resumed mid-epoch: these batches were trained before the stop
+                with self.step_lock:
+                    metrics = self.train_step(images, labels)
+                self.batch = i + 1
+                if self.batch == batches:  # the state at the yield is already "next epoch, batch 0"
+                    if self.val_loader is not None:
+                        metrics.val_loss, metrics.val_accuracy = self.evaluate()
+                    self.epoch, self.batch = self.epoch + 1, 0
+                    if self.scheduler is not None:
+                        self.scheduler.step()
+                    metrics.end_of_epoch = True
+                yield metrics
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> StepMetrics:
+        images, labels = images.to(self.device), labels.to(self.device)
+        optimizer, net, loss_fn = self.optimizer, self.net, self.loss_fn
+        recording = self.record_next() if self.record_next else nullcontext()
+        self.record_next = None
+        with recording:
             optimizer.zero_grad()
-            outputs = model(images)
+            outputs = net(images)
             loss = loss_fn(outputs, labels)
             value = loss.item()
             if not math.isfinite(value):
-                raise Diverged(step, value)
+                raise Diverged(self.step, value)
             loss.backward()
+            norms = None
+            if self.grad_norms_every and self.step % self.grad_norms_every == 0:
+                from .grad_norms import layer_grad_norms
+
+                norms = layer_grad_norms(self.model)
             optimizer.step()
-            metrics = StepMetrics(step, epoch, value, _accuracy(outputs.detach(), labels))
-            if i == batches - 1 and val_loader is not None:
-                metrics.val_loss, metrics.val_accuracy = evaluate(model, loss_fn, val_loader, device)
-            step += 1
-            yield metrics
-        if scheduler is not None:
-            scheduler.step()
+        metrics = StepMetrics(self.step, self.epoch, value, _accuracy(outputs.detach(), labels),
+                              lr=optimizer.param_groups[0]["lr"], grad_norms=norms)
+        self.step += 1
+        return metrics
+
+    def evaluate(self) -> tuple[float, float | None]:
+        return evaluate(self.model, self.loss_fn, self.val_loader, self.device)
+
+    # -- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "step": self.step, "epoch": self.epoch, "batch": self.batch,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler"):
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.epoch, self.batch = int(state["step"]), int(state["epoch"]), int(state["batch"])
+
+
+def train(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None, config: TrainConfig):
+    """Yield StepMetrics after every optimizer step; raise Diverged on a NaN/Inf loss."""
+    trainer = Trainer(model, train_loader, val_loader, config)
+    trainer.check()
+    yield from trainer.steps()
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: torch.device):
+    was_training = model.training
     model.eval()
     total, correct, seen, accurate = 0.0, 0, 0, True
     for x, y in loader:
@@ -105,5 +215,5 @@ def evaluate(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: t
         accurate = accurate and acc is not None
         correct += int(round((acc or 0) * len(x)))
         seen += len(x)
-    model.train()
+    model.train(was_training)
     return total / max(seen, 1), (correct / max(seen, 1) if accurate else None)
