@@ -41,14 +41,8 @@ def checkpoint_dir(db_path: str | os.PathLike, run_id: int) -> Path:
     return db_path.parent / f"{db_path.stem}-checkpoints" / f"run-{run_id}"
 
 
-def ensure_schema(db) -> None:
-    with db:
-        db.executescript(SCHEMA)
-
-
 def save_checkpoint(store, run_id: int, state: dict, note: str | None = None) -> Checkpoint:
     """Write `state` (a Trainer.state_dict()) atomically and reference it from the database."""
-    ensure_schema(store.db)
     directory = checkpoint_dir(store.path, run_id)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"step-{int(state['step']):08d}.pt"
@@ -65,7 +59,6 @@ def save_checkpoint(store, run_id: int, state: dict, note: str | None = None) ->
 
 
 def list_checkpoints(store, run_id: int) -> list[Checkpoint]:
-    ensure_schema(store.db)
     rows = store.db.execute(
         "SELECT id, run_id, step, epoch, path, created, note FROM checkpoints WHERE run_id=? ORDER BY step, id",
         (run_id,))

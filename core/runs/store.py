@@ -15,6 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoints import SCHEMA as CHECKPOINTS_SCHEMA
+from .checkpoints import Checkpoint, delete_checkpoint_files, list_checkpoints
+
 FORMAT = "gradstudio-runs"
 VERSION = 1
 STATUSES = ("running", "completed", "stopped", "diverged", "failed", "interrupted")
@@ -28,7 +31,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     step INTEGER NOT NULL, name TEXT NOT NULL, value REAL, wall REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, name, step);
-"""
+""" + CHECKPOINTS_SCHEMA
 
 
 class RunStoreError(RuntimeError):
@@ -145,7 +148,10 @@ class RunStore:
             self.db.execute("UPDATE runs SET name=? WHERE id=?", (name, run_id))
 
     def delete(self, run_id: int) -> None:
+        """The run, its metrics, and its checkpoint files."""
+        delete_checkpoint_files(self, run_id)
         with self.db:
+            self.db.execute("DELETE FROM checkpoints WHERE run_id=?", (run_id,))
             self.db.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))
             self.db.execute("DELETE FROM runs WHERE id=?", (run_id,))
 
@@ -162,6 +168,19 @@ class RunStore:
 
     def metrics(self, run_id: int, name: str) -> list[tuple[int, float | None]]:
         return list(self.db.execute("SELECT step, value FROM metrics WHERE run_id=? AND name=? ORDER BY step", (run_id, name)))
+
+    def metric_names(self, run_id: int) -> list[str]:
+        """Every metric name a run logged, sorted."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM metrics WHERE run_id=? ORDER BY name", (run_id,))]
+
+    def all_metrics(self, run_id: int) -> list[tuple[int, str, float | None, float]]:
+        """Every (step, name, value, wall) of a run, by step then name (in logging order within those)."""
+        return list(self.db.execute(
+            "SELECT step, name, value, wall FROM metrics WHERE run_id=? ORDER BY step, name, rowid", (run_id,)))
+
+    def checkpoints(self, run_id: int) -> list[Checkpoint]:
+        """The run's checkpoints, oldest first; the newest is where a resume starts."""
+        return list_checkpoints(self, run_id)
 
     def close(self) -> None:
         self.flush()

@@ -1,5 +1,6 @@
 """A training run end to end: store, checkpoints, pause/step/stop, resume, and every way it can end."""
 
+import os
 import threading
 
 import pytest
@@ -178,3 +179,11 @@ def test_the_probe_sees_the_model_and_is_versioned(store):
     j = job(store, probe=lambda model: seen.append(model.training) or len(seen), probe_every_s=0)
     j.run()
     assert j.probe_version == len(seen) > 1 and j.latest_probe == len(seen)
+
+
+def test_deleting_a_run_deletes_its_checkpoint_files(store):
+    result = job(store).run()
+    paths = [c.path for c in store.checkpoints(result.run_id)]
+    assert paths and all(os.path.exists(p) for p in paths)
+    store.delete(result.run_id)
+    assert store.runs() == [] and not any(os.path.exists(p) for p in paths)
