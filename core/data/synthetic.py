@@ -28,7 +28,8 @@ class TensorPairs(Dataset):
 
     @property
     def num_features(self) -> int:
-        return self.x.shape[1]
+        """Numbers per sample (64 for 8×8 images, whatever their layout)."""
+        return int(self.x[0].numel())
 
     @property
     def num_classes(self) -> int | None:
