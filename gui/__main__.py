@@ -4,4 +4,5 @@ import sys
 
 from .app import main
 
-sys.exit(main())
+if __name__ == "__main__":  # DataLoader workers (spawned) import this module again: they must not start an app
+    sys.exit(main())
