@@ -47,6 +47,7 @@ class Session:
         self.run_count = 0
         self.live_model = None  # a LiveModel when gradstudio holds the model (show, Open model)
         self.script_models: dict = {}  # the models the latest script run left in its globals
+        self.script_namespace: dict = {}  # its globals: Dataset classes for training come from here
 
     # -- document --------------------------------------------------------------------
     def set_source(self, source: str, filename: str | None = None) -> None:
@@ -70,6 +71,7 @@ class Session:
         self.error = None
         self.sig_error_changed.emit(None)
         self.script_models = models_in(result.namespace)
+        self.script_namespace = result.namespace
         # a script's model can be recorded again (e.g. after freezing part of it) on the
         # arguments the script first called it with
         self.live_model = next(

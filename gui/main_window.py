@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton, QTabWidget
 
 from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
 from gradstudio.core.builder import python_script, register_user_modules
@@ -28,10 +28,12 @@ from .panels.builder import BuilderPanel
 from .panels.editor import EditorPanel
 from .panels.hierarchy import HierarchyPanel
 from .panels.inspector import InspectorPanel, memory_text
+from .panels.runs import RunsPanel
 from .panels.timeline import TimelinePanel
 from .run_controller import RunController
 from .settings import add_recent_file, default_settings, recent_files
 from .theme import apply_theme
+from .training.view import TrainingView
 
 log = logging.getLogger(__name__)
 DOCK_LAYOUT_VERSION = 2  # raise when docks are added or removed: an older saved layout is ignored
@@ -52,7 +54,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("gradstudio")
 
         self.graph_panel = GraphPanel(self.session)
-        self.setCentralWidget(self.graph_panel)
+        self.views = QTabWidget()  # the centre: the graph, training, the runs
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.graph_panel, "Graph")
+        self.setCentralWidget(self.views)
         self.editor_panel = EditorPanel(self.session)
         self.inspector_panel = InspectorPanel(self.session)
         self.timeline_panel = TimelinePanel(self.session)
@@ -68,6 +73,14 @@ class MainWindow(QMainWindow):
         self.builder_dock = self._dock("Builder", self.builder_panel, Qt.LeftDockWidgetArea)
         self.tabifyDockWidget(self.editor_dock, self.builder_dock)
         self.editor_dock.raise_()
+        self.training_view = TrainingView(self.session, self.builder_panel.document)
+        self.training_view.controller.store_path = self.runs_database_path()
+        self.views.addTab(self.training_view, "Training")
+        self.runs_panel = RunsPanel()
+        self.runs_panel.open_path(self.runs_database_path())  # its own connection: training writes through another
+        self.views.addTab(self.runs_panel, "Runs")
+        self._hidden_for_view: list[QDockWidget] = []
+        self.views.currentChanged.connect(self._on_view_changed)
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -145,6 +158,10 @@ class MainWindow(QMainWindow):
         s.sig_error_changed.connect(self._on_error_changed)
         s.sig_notice.connect(self._on_notice)
         s.sig_tape_changed.connect(self._on_tape_changed)
+        self.training_view.sig_tape.connect(self._show_training_step)
+        self.training_view.sig_run_finished.connect(lambda _result: self.runs_panel.refresh())
+        self.runs_panel.sig_resume_requested.connect(self._resume_run)
+        self.runs_panel.sig_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.runs.sig_running.connect(self._on_running_changed)
         self.runs.sig_progress.connect(lambda sec: self.statusBar().showMessage(f"Recording… {sec:.1f} s"))
         self.graph_panel.sig_layout_ready.connect(self._on_layout_ready)
@@ -327,6 +344,48 @@ class MainWindow(QMainWindow):
         apply_theme(QApplication.instance(), self.theme)
         self.graph_panel.set_theme(self.theme)
 
+    # -- views -------------------------------------------------------------------------
+    VIEWS = {"graph": "Graph", "training": "Training", "runs": "Runs"}
+
+    def show_view(self, name: str) -> bool:
+        """Bring a centre view to the front by name ("graph", "training", "runs")."""
+        title = self.VIEWS.get(name, name)
+        for i in range(self.views.count()):
+            if self.views.tabText(i) == title:
+                self.views.setCurrentIndex(i)
+                return True
+        return False
+
+    def _on_view_changed(self, index: int) -> None:
+        """The inspector, modules and timeline belong to the graph: other views get their room."""
+        graph_only = (self.inspector_dock, self.hierarchy_dock, self.timeline_dock)
+        if self.views.widget(index) is self.graph_panel:
+            for dock in self._hidden_for_view:
+                dock.show()
+            self._hidden_for_view = []
+        elif not self._hidden_for_view:
+            self._hidden_for_view = [d for d in graph_only if d.isVisible()]
+            for dock in self._hidden_for_view:
+                dock.hide()
+
+    def runs_database_path(self) -> Path:
+        from gradstudio.core.runs.location import default_store_path
+
+        chosen = self.settings.value("runs/database", "")
+        return Path(chosen) if chosen else default_store_path()
+
+    def _resume_run(self, run_id: int, checkpoint: str) -> None:
+        """Runs panel › Resume: the run's settings and model, continued from its checkpoint."""
+        record = next((r for r in self.runs_panel.model.records() if r.id == run_id), None)
+        self.show_view("training")
+        if record is not None:
+            self.training_view.resume(record, checkpoint)
+
+    def _show_training_step(self, tape) -> None:
+        """A batch trained through the capture engine: its graph, from the first event."""
+        self.session.set_tape(tape, step=0)
+        self.show_view("graph")
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         if not self.presentation:
             self.settings.setValue("geometry", self.saveGeometry())
@@ -334,6 +393,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         QApplication.instance().removeEventFilter(self.keys)
         self.runs.shutdown()
+        self.training_view.shutdown()
+        self.runs_panel.set_store(None)
         self.models.shutdown()
         self.hierarchy_panel.shutdown()
         self.graph_panel.shutdown()

@@ -53,7 +53,7 @@ _OPTIONS = {  # (type, label, minimum, maximum); defaults come from the makers' 
     "noise": (float, "Noise", 0.0, None),
     "classes": (int, "Classes", 2, 10),
     "factor": (float, "Inner radius", 0.0, 1.0),
-    "seed": (int, "Seed", 0, 2**32 - 1),
+    "seed": (int, "Data seed", 0, 2**32 - 1),
     "flatten": (bool, "Flatten to 64 features (off: 1×8×8 images)", None, None),
 }
 _LABELS = {"spirals": "Spirals", "moons": "Two moons", "circles": "Circles", "xor": "XOR", "blobs": "Blobs",

@@ -7,7 +7,7 @@ import sys
 import pytest
 from PySide6.QtCore import Qt
 
-from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS
+from gradstudio.assets.lessons import DEFAULT_LESSON, lesson
 
 from .conftest import run_and_wait
 
@@ -82,7 +82,7 @@ def test_endless_loop_can_be_cancelled(qtbot, window):
 
 
 def test_stepping_keys_work_outside_the_editor_only(qtbot, window):
-    window.open_lesson(LESSONS[0], run=False)
+    window.open_lesson(lesson("01_basics"), run=False)
     run_and_wait(qtbot, window)
     window.session.first()
     window.graph_panel.view.setFocus()
@@ -100,7 +100,7 @@ def test_stepping_keys_work_outside_the_editor_only(qtbot, window):
 
 
 def test_run_again_reports_what_changed(qtbot, window):
-    window.open_lesson(LESSONS[4], run=False)  # random depth
+    window.open_lesson(lesson("05_random_depth"), run=False)
     for _ in range(6):
         run_and_wait(qtbot, window)
         if window.session.last_diff:
@@ -151,7 +151,7 @@ def test_screenshot_of_a_failing_script_exits_non_zero(tmp_path):
 
 
 def test_repeated_blocks_fold_into_one_box(qtbot, window):
-    window.open_lesson(LESSONS[2], run=False)  # two stages of two residual blocks each
+    window.open_lesson(lesson("03_submodules"), run=False)  # two stages of two residual blocks each
     run_and_wait(qtbot, window)
     with qtbot.waitSignal(window.graph_panel.sig_layout_ready, timeout=30_000):
         window.toggle_repeats()

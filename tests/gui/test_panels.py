@@ -12,7 +12,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from gradstudio.assets.lessons import LESSONS  # noqa: E402
+from gradstudio.assets.lessons import lesson  # noqa: E402
 from gradstudio.core import stepping  # noqa: E402
 from gradstudio.core.capture import BackwardNodeEvent, record  # noqa: E402
 from gradstudio.core.runner import run_script  # noqa: E402
@@ -25,7 +25,7 @@ from gradstudio.gui.panels.inspector.tensor_view import IMAGE, LINE, MESSAGE, NO
 from gradstudio.gui.panels.timeline import TimelinePanel  # noqa: E402
 from gradstudio.gui.panels.timeline.model import step_at, step_text  # noqa: E402
 
-POWER, HIERARCHY, TRAINING = LESSONS[1], LESSONS[2], LESSONS[5]
+POWER, HIERARCHY, TRAINING = lesson("02_power"), lesson("03_submodules"), lesson("06_training_loop")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 FAILING = "import torch\nx = torch.randn(3, requires_grad=True)\nraise ValueError('boom')\n"

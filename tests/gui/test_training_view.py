@@ -1,0 +1,135 @@
+"""The Training view: a short run fills the curves and the prediction, is stored, can be
+paused and stepped through the capture engine, and bad settings are said in words."""
+
+import os
+
+import pytest
+from PySide6.QtCore import Qt
+
+from gradstudio.core.runs import RunStore
+
+
+def choose(tv, dataset, epochs=3, **values):
+    form = tv.form
+    form.dataset.setCurrentIndex(form.dataset.findData(dataset))
+    form.epochs.setValue(epochs)
+    for name, value in values.items():
+        widget = getattr(form, name)
+        if hasattr(widget, "setValue"):
+            widget.setValue(value)
+        else:
+            widget.setCurrentText(value)
+
+
+def wait_finished(qtbot, tv, timeout=60_000):
+    qtbot.waitUntil(lambda: not tv.controller.running and tv.start_button.isEnabled(), timeout=timeout)
+
+
+def test_a_short_run_fills_the_curves_and_the_decision_boundary_and_is_stored(qtbot, window):
+    window.show_view("training")
+    tv = window.training_view
+    assert not window.timeline_dock.isVisible()  # the graph's docks make room
+    choose(tv, "moons", epochs=4)
+    qtbot.mouseClick(tv.start_button, Qt.LeftButton)
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Completed")
+    series = tv.controller.series
+    steps = series.count("loss")
+    assert steps == 4 * 15  # 480 training samples in batches of 32
+    tv.curves.refresh()
+    train_curve = tv.curves.curves["loss"].raw  # the raw per-step curve behind the smoothed one
+    xs, ys = train_curve.getData()
+    assert len(xs) == steps and ys[-1] == pytest.approx(series.arrays("loss")[1][-1])
+    grid = tv.prediction.image.image
+    assert grid is not None and grid.shape[:2] == (100, 100)
+    assert tv.grad_norms.lines  # one line per layer
+    with RunStore(os.environ["GRADSTUDIO_RUNS_DB"]) as store:
+        (run,) = store.runs()
+        assert run.status == "completed" and run.config["dataset"]["kind"] == "moons"
+        assert len(store.metrics(run.id, "loss")) == steps
+    window.show_view("graph")
+    assert window.timeline_dock.isVisible()
+
+
+def test_pause_then_step_records_one_batch_and_shows_its_graph(qtbot, window):
+    window.show_view("training")
+    tv = window.training_view
+    choose(tv, "spirals", epochs=500)
+    tv.start()
+    tv.controller.pause()
+    qtbot.waitUntil(lambda: tv.pause_button.text() == "Resume", timeout=30_000)
+    before = tv.controller.series.count("loss")
+    with qtbot.waitSignal(tv.sig_tape, timeout=30_000):
+        qtbot.mouseClick(tv.step_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: tv.pause_button.text() == "Resume")
+    assert tv.controller.series.count("loss") == before + 1
+    assert window.views.currentWidget() is window.graph_panel
+    ops = [e.op for e in window.session.tape.events if e.kind == "call"]
+    assert "linear" in ops and "cross_entropy" in ops and window.session.graph.nodes
+    tv.controller.stop()
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Stopped")
+
+
+def test_a_missing_csv_file_is_said_and_nothing_starts(qtbot, window, tmp_path):
+    tv = window.training_view
+    tv.form.dataset.setCurrentIndex(tv.form.dataset.findData("csv"))
+    tv.form.csv_path.setText(str(tmp_path / "missing.csv"))
+    assert not tv.start()
+    assert "Cannot start" in tv.status.text() and "missing.csv" in tv.status.text()
+    assert tv.start_button.isEnabled() and not tv.controller.running
+
+
+def test_a_diverging_run_says_so_with_advice(qtbot, window):
+    tv = window.training_view
+    choose(tv, "sine", epochs=200, lr=50.0, optimizer="SGD")
+    tv.start()
+    wait_finished(qtbot, tv)
+    text = tv.status.text()
+    assert text.startswith("Diverged") and "smaller learning rate" in text
+
+
+def test_csv_columns_are_offered_and_trained_on(qtbot, window, tmp_path, monkeypatch):
+    path = tmp_path / "points.csv"
+    rows = ["a,b,noise,label"] + [f"{i % 7},{(i * 3) % 5},{i % 2},{'yes' if i % 7 > 3 else 'no'}" for i in range(80)]
+    path.write_text("\n".join(rows) + "\n")
+    from gradstudio.gui.training import form as form_module
+
+    monkeypatch.setattr(form_module, "ask_csv_file", lambda parent: str(path))
+    tv = window.training_view
+    tv.form.dataset.setCurrentIndex(tv.form.dataset.findData("csv"))
+    qtbot.mouseClick(tv.form.csv_browse, Qt.LeftButton)
+    assert [tv.form.csv_features.item(i).text() for i in range(4)] == ["a", "b", "noise", "label"]
+    assert tv.form.csv_target.currentText() == "label"
+    tv.form.csv_features.item(2).setCheckState(Qt.Unchecked)  # leave out the noise column
+    spec = tv.form.dataset_spec()
+    assert spec.options["features"] == ["a", "b"] and spec.options["target"] == "label"
+    tv.form.epochs.setValue(2)
+    assert tv.start()
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Completed")
+
+
+def test_runs_panel_lists_the_run_and_resumes_it_from_its_checkpoint(qtbot, window, monkeypatch):
+    tv = window.training_view
+    choose(tv, "moons", epochs=200)
+    tv.start()
+    qtbot.waitUntil(lambda: tv.controller.series is not None and tv.controller.series.count("loss") > 20,
+                    timeout=30_000)
+    tv.controller.stop()
+    wait_finished(qtbot, tv)
+    window.show_view("runs")
+    window.runs_panel.refresh()
+    (record,) = window.runs_panel.model.records()
+    assert record.status == "stopped"
+    window.runs_panel.select_runs([record.id])
+    window.runs_panel.resume_selected()
+    assert window.views.currentWidget() is tv
+    qtbot.waitUntil(lambda: tv.controller.series.count("loss") > 0, timeout=30_000)
+    first_step = int(tv.controller.series.arrays("loss")[0][0])
+    tv.controller.stop()
+    wait_finished(qtbot, tv)
+    assert first_step > 20  # continued where the stopped run left off, not from step 0
+    window.runs_panel.refresh()
+    names = [r.name for r in window.runs_panel.model.records()]
+    assert names[-1].endswith("(resumed)") and len(names) == 2
