@@ -1,5 +1,5 @@
-"""File › Save/Open project: the builder's model and input shape, and the script, in one
-`.gradstudio` file. Opening never runs a project's code until the user agrees; the answer
+"""File › Save/Open project: the builder's model and input shape, the script, and the
+training settings, in one `.gradstudio` file (which `gradstudio train` also reads). Opening never runs a project's code until the user agrees; the answer
 is remembered per file content (`TrustStore`)."""
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ class ProjectActions:
         session = self.window.session
         scripts = [Script(Path(session.filename).name if not session.filename.startswith("<") else "script.py",
                           session.source)] if session.source.strip() else []
-        return Project(model=doc.root, input_shape=tuple(doc.input_shape), scripts=scripts)
+        try:
+            training = self.window.training_view.form.settings().to_dict()
+        except ValueError:  # an unfinished setting (e.g. a CSV without columns) is not saved
+            training = {}
+        return Project(model=doc.root, input_shape=tuple(doc.input_shape), scripts=scripts, training=training)
 
     def save(self, path: str) -> bool:
         try:
@@ -46,6 +50,13 @@ class ProjectActions:
             return False
         if project.model is not None:
             self.window.builder_panel.set_spec(project.model, project.input_shape)
+        if project.training:
+            from gradstudio.core.training.settings import TrainingSettings
+
+            try:
+                self.window.training_view.form.set_settings(TrainingSettings.from_dict(project.training))
+            except ValueError as exc:  # the rest of the project still opens
+                self._say(f"{Path(path).name}: training settings not loaded: {exc}", 20_000)
         if project.scripts:
             script = project.scripts[0]
             self.window.open_source(script.source, f"<project {Path(path).name}: {script.name}>")

@@ -40,33 +40,53 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def model_from_project(project: Project, path: Path, trust_code: bool, model_name: str | None) -> tuple[nn.Module, dict, dict | None]:
-    """(model, its description for the run record, the scripts' namespace or None)."""
-    if project.model is not None and not model_name:
-        return project.model.build(), {"spec": project.model.to_dict(), "source": "builder"}, None
+def load_scripts(project: Project, path: Path, trust_code: bool) -> dict:
+    """Run the project's scripts (with consent) and return their globals."""
     if not project.has_code:
-        raise ProjectError("model", "the project has no model: build one in the Builder, or add a script defining one")
+        raise ProjectError("scripts", "the project has no scripts, but its settings need one (a model or Dataset class)")
     if not trust_code and not _trusted(path):
-        raise ProjectError("scripts", "the model is defined by the project's code; run with --trust-code to allow it "
-                                      "(or open the project in the app once and trust it)")
-    from ..model_files import find_models, load_namespace
+        raise ProjectError("scripts", "the model or data is defined by the project's code; run with --trust-code to "
+                                      "allow it (or open the project in the app once and trust it)")
+    from ..model_files import load_namespace
 
-    source = "\n\n".join(s.source for s in project.scripts)
-    filename = str(path)
-    candidates = [c for c in find_models(source) if not c.required]
-    names = [c.name for c in candidates]
-    if model_name is None:
-        if not names:
-            raise ProjectError("scripts", "the scripts define no model that can be built without arguments")
-        model_name = names[-1]
-    namespace = load_namespace(source, filename)
-    factory = namespace.get(model_name)
-    if factory is None:
-        raise ProjectError("model", f"the scripts define no {model_name!r} (models: {', '.join(names) or 'none'})")
-    model = factory()
-    if not isinstance(model, nn.Module):
-        raise ProjectError("model", f"{model_name}() returned {type(model).__name__}, not an nn.Module")
-    return model, {"class": model_name, "source": "code", "code": source}, namespace
+    return load_namespace("\n\n".join(s.source for s in project.scripts), str(path))
+
+
+def make_model(project: Project, choice: str | None, class_name: str | None, namespace: dict | None,
+               dataset) -> tuple[nn.Module, dict]:
+    """The model the settings name: `mlp` (sized for the data), `builder`, `script:<variable>`,
+    or `--model Class` from the scripts; (model, its description for the run record)."""
+    if class_name:
+        factory = (namespace or {}).get(class_name)
+        if factory is None:
+            raise ProjectError("model", f"the scripts define no {class_name!r}")
+        model = factory()
+        if not isinstance(model, nn.Module):
+            raise ProjectError("model", f"{class_name}() returned {type(model).__name__}, not an nn.Module")
+        return model, {"source": "code", "class": class_name}
+    if choice == "mlp":
+        from .models import small_mlp_spec
+
+        spec = small_mlp_spec(dataset)
+        return spec.build(), {"source": "builder", "spec": spec.to_dict(), "note": "small MLP for the data"}
+    if choice and choice.startswith("script:"):
+        name = choice.split(":", 1)[1]
+        model = (namespace or {}).get(name)
+        if not isinstance(model, nn.Module):
+            raise ProjectError("training.train.extra.model", f"the scripts leave no model in a variable {name!r}")
+        return model, {"source": "code", "class": type(model).__name__, "variable": name}
+    if project.model is None:
+        raise ProjectError("model", "the project has no Builder model: build one, or name a model with --model")
+    return project.model.build(), {"source": "builder", "spec": project.model.to_dict()}
+
+
+def _only_model_class(project: Project) -> str | None:
+    """The last nn.Module class of the scripts that needs no arguments (found by reading them)."""
+    from ..model_files import find_models
+
+    found = [c.name for c in find_models("\n\n".join(s.source for s in project.scripts))
+             if c.kind == "class" and not c.required]
+    return found[-1] if found else None
 
 
 def _trusted(path: Path) -> bool:
@@ -89,12 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("device", args.device),
                                         ("seed", args.seed)) if v is not None}
         settings = TrainingSettings.from_dict({**settings.to_dict(), "train": {**settings.train.to_dict(), **overrides}})
+        choice = settings.train.extra.get("model")
+        code_needed = (args.model or settings.dataset.kind == "user" or (choice or "").startswith("script:")
+                       or (project.model is None and choice != "mlp"))
+        namespace = load_scripts(project, path, args.trust_code) if code_needed else None
+        class_name = args.model or (_only_model_class(project) if project.model is None and choice in (None, "builder")
+                                    else None)
         dist = Distributed.from_env(settings.train.device)
-        torch.manual_seed(settings.train.seed)  # the same initial weights on every rank
-        model, model_record, namespace = model_from_project(project, path, args.trust_code, args.model)
         dataset = settings.dataset.build(namespace, base_dir=path.parent)
+        torch.manual_seed(settings.train.seed)  # the same initial weights on every rank
+        model, model_record = make_model(project, choice, class_name, namespace, dataset)
         train_loader, val_loader = make_loaders(dataset, settings.loader)
-    except (ProjectError, SettingsError, ValueError, OSError, ImportError, TypeError) as exc:
+    except (ProjectError, SettingsError, ValueError, OSError, ImportError, TypeError, LookupError) as exc:
         print(f"gradstudio train: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return _train(args, path, settings, model, model_record, dataset, train_loader, val_loader, dist)

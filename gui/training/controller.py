@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QObject, Signal
 from torch import nn
 
@@ -122,24 +121,6 @@ class TrainingController(QObject):
         self.sig_state.emit(state)
         if state == "finished" and self.job is not None and self.job.result is not None:
             self.sig_finished.emit(self.job.result)
-
-
-def small_mlp_spec(dataset, hidden: int = 32):
-    """A two-hidden-layer MLP sized for `dataset`: in = its features, out = its classes (or targets)."""
-    from gradstudio.core.builder import ModuleSpec as M
-
-    x, y = dataset[0]
-    x, y = torch.as_tensor(x), torch.as_tensor(y)
-    inputs = int(x.numel())
-    if getattr(dataset, "task", None) == "regression" or y.is_floating_point():
-        outputs = int(y.numel()) or 1
-    else:
-        outputs = int(getattr(dataset, "num_classes", None) or 2)
-    layers = [M.of("Flatten")] if x.dim() > 1 else []
-    layers += [M.of("Linear", in_features=inputs, out_features=hidden), M.of("ReLU"),
-               M.of("Linear", in_features=hidden, out_features=hidden), M.of("ReLU"),
-               M.of("Linear", in_features=hidden, out_features=outputs)]
-    return M.of("Sequential", *layers)
 
 
 def describe_result(result: JobResult) -> str:

@@ -60,6 +60,7 @@ def style_plot(view: pg.PlotWidget, palette: QPalette) -> None:
         axis = plot.getAxis(name)
         axis.setPen(palette.color(QPalette.ColorRole.Mid))
         axis.setTextPen(text)  # after setPen, which also recolours the axis label
+        axis.enableAutoSIPrefix(False)  # "loss (x0.001)" with ticks 700, 600… misreads as a loss of 700
     plot.showGrid(x=True, y=True, alpha=0.15)
     if plot.legend is not None:
         base = QColor(palette.color(QPalette.ColorRole.Base))

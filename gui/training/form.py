@@ -291,7 +291,7 @@ class TrainingForm(QWidget):
                             weight_decay=self.weight_decay.value(), loss=self.loss.currentData(),
                             epochs=self.epochs.value(), device=self.device.currentData(), seed=self.seed.value(),
                             scheduler_step=self.scheduler_step.value(), scheduler_gamma=self.scheduler_gamma.value(),
-                            extra={"data_parallel": True} if self.data_parallel.isChecked() else {})
+                            extra=self._extra())
         loader = LoaderSettings(batch_size=self.batch_size.value(), shuffle=self.shuffle.isChecked(),
                                 validation_fraction=self.validation.value(), num_workers=self.workers.value(),
                                 seed=self.seed.value())
@@ -299,6 +299,12 @@ class TrainingForm(QWidget):
 
         return TrainingSettings.from_dict({"dataset": self.dataset_spec().to_dict(), "loader": asdict(loader),
                                            "train": train.to_dict()})
+
+    def _extra(self) -> dict:
+        extra = {"model": self.model_choice.currentData() or "mlp"}  # which model trains, for projects
+        if self.data_parallel.isChecked():
+            extra["data_parallel"] = True
+        return extra
 
     def set_settings(self, settings: TrainingSettings) -> None:
         spec = settings.dataset
@@ -333,3 +339,6 @@ class TrainingForm(QWidget):
         index = self.device.findData(train.device)
         self.device.setCurrentIndex(index if index >= 0 else 0)
         self.data_parallel.setChecked(bool(train.extra.get("data_parallel")) and self.data_parallel.isEnabled())
+        choice = self.model_choice.findData(train.extra.get("model"))
+        if choice >= 0:
+            self.model_choice.setCurrentIndex(choice)

@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from gradstudio.core.data import describe
+from gradstudio.core.training.models import small_mlp_spec
 from gradstudio.core.training.probe import data_bounds, decision_grid, fitted_curve
 from gradstudio.core.training.settings import TrainingSettings
 
 from .boundary import PredictionView
-from .controller import Prepared, TrainingController, describe_result, small_mlp_spec
+from .controller import Prepared, TrainingController, describe_result
 from .curves import CurvesWidget
 from .form import TrainingForm
 from .grad_norms_plot import GradNormsPlot

@@ -132,3 +132,12 @@ def test_a_killed_training_process_is_found_interrupted_with_its_metrics(tmp_pat
         assert run.status == "interrupted"
         last_wall = max(wall for _, _, _, wall in store.all_metrics(run.id))
         assert killed - last_wall < 1.5  # flushed at least once a second (+ scheduling slack)
+
+
+def test_the_apps_choice_of_a_small_mlp_for_the_data_trains_headless(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    path = project_file(tmp_path, model=None, extra={"model": "mlp"})
+    assert main([str(path), "--runs-db", str(db), "--quiet"]) == 0
+    with RunStore(db) as store:
+        (run,) = store.runs()
+        assert run.config["model"]["note"] == "small MLP for the data" and run.status == "completed"

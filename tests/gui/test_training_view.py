@@ -133,3 +133,23 @@ def test_runs_panel_lists_the_run_and_resumes_it_from_its_checkpoint(qtbot, wind
     window.runs_panel.refresh()
     names = [r.name for r in window.runs_panel.model.records()]
     assert names[-1].endswith("(resumed)") and len(names) == 2
+
+
+def test_training_settings_travel_in_the_project_and_train_headless(qtbot, window, tmp_path):
+    from gradstudio.core.project import load_project
+    from gradstudio.core.training.headless import main as train_headless
+
+    tv = window.training_view
+    choose(tv, "circles", epochs=2, lr=0.005, optimizer="AdamW")
+    path = tmp_path / "circles.gradstudio"
+    assert window.projects.save(str(path))
+    training = load_project(path).training
+    assert training["dataset"]["kind"] == "circles" and training["train"]["optimizer"] == "AdamW"
+    assert training["train"]["extra"]["model"] == "mlp"
+    choose(tv, "moons", epochs=9)
+    window.projects.open(str(path))
+    assert tv.form.dataset.currentData() == "circles" and tv.form.epochs.value() == 2
+    assert tv.form.lr.value() == pytest.approx(0.005)
+    assert train_headless([str(path), "--quiet"]) == 0  # the same file trains in a terminal
+    with RunStore(os.environ["GRADSTUDIO_RUNS_DB"]) as store:
+        assert store.runs()[-1].config["train"]["optimizer"] == "AdamW"
