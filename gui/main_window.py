@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
             ("Export graph as &DOT…", None, lambda: self.files.export_dialog("dot")),
             ("Export tape as &JSON…", None, lambda: self.files.export_dialog("json")),
             None,
+            ("Choose run &database…", None, self.choose_runs_database),
+            None,
             ("&Quit", "Ctrl+Q", self.close),
         ])
         self.recent_menu = self.menuBar().actions()[0].menu().addMenu("Open &recent")
@@ -373,6 +375,23 @@ class MainWindow(QMainWindow):
 
         chosen = self.settings.value("runs/database", "")
         return Path(chosen) if chosen else default_store_path()
+
+    def choose_runs_database(self, path: str | None = None) -> bool:
+        """Keep runs in another SQLite file (a new one is created; a foreign one is refused, untouched)."""
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Run database", str(self.runs_database_path()),
+                                                  "Run database (*.sqlite *.db);;All files (*)",
+                                                  options=QFileDialog.DontConfirmOverwrite)
+            if not path:
+                return False
+        if not self.runs_panel.open_path(path):
+            self.statusBar().showMessage(f"{path}: {self.runs_panel.error_text()}", 15_000)
+            self.runs_panel.open_path(self.runs_database_path())  # keep showing the database in use
+            return False
+        self.settings.setValue("runs/database", str(path))
+        self.training_view.controller.store_path = Path(path)
+        self.statusBar().showMessage(f"Runs are stored in {path}", 8000)
+        return True
 
     def _resume_run(self, run_id: int, checkpoint: str) -> None:
         """Runs panel › Resume: the run's settings and model, continued from its checkpoint."""

@@ -153,3 +153,36 @@ def test_training_settings_travel_in_the_project_and_train_headless(qtbot, windo
     assert train_headless([str(path), "--quiet"]) == 0  # the same file trains in a terminal
     with RunStore(os.environ["GRADSTUDIO_RUNS_DB"]) as store:
         assert store.runs()[-1].config["train"]["optimizer"] == "AdamW"
+
+
+def _foreign_database(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE invoices (amount REAL)")
+    return path.read_bytes()
+
+
+def test_a_foreign_run_database_is_said_left_untouched_and_training_still_works(qtbot, tmp_path, monkeypatch, settings):
+    from gradstudio.core.project import TrustStore
+    from gradstudio.gui.main_window import MainWindow
+
+    db = tmp_path / "not-runs.sqlite"
+    before = _foreign_database(db)
+    monkeypatch.setenv("GRADSTUDIO_RUNS_DB", str(db))
+    win = MainWindow(settings=settings, trust=TrustStore(tmp_path / "trust.json"))
+    qtbot.addWidget(win)
+    win.show()
+    assert "not a gradstudio run database" in win.runs_panel.error_text()
+    tv = win.training_view
+    choose(tv, "xor", epochs=1)
+    assert tv.start()
+    assert "not being stored" in tv.status.text()
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Completed") and db.read_bytes() == before
+    good = tmp_path / "elsewhere.sqlite"
+    assert win.choose_runs_database(str(good))
+    assert settings.value("runs/database") == str(good)
+    assert not win.choose_runs_database(str(db))  # refused again, and the good one stays in use
+    assert tv.controller.store_path == good and db.read_bytes() == before
+    win.close()
