@@ -9,31 +9,40 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QPushButton, QTabWidget
-
 from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
 from gradstudio.core.builder import python_script, register_user_modules
 from gradstudio.core.layout import repeat_key, repeated_runs
 from gradstudio.core.model_files import find_models
 from gradstudio.core.session import Session
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QTabWidget,
+)
 
+from .compare import CompareView
+from .file_actions import FileActions
 from .graph_view import GraphPanel
 from .keys import SteppingKeys
 from .menus import add_menu
-from .file_actions import FileActions
 from .model_opener import ModelOpener
-from .project_actions import ProjectActions
 from .panels.builder import BuilderPanel
 from .panels.editor import EditorPanel
 from .panels.hierarchy import HierarchyPanel
 from .panels.inspector import InspectorPanel, memory_text
 from .panels.runs import RunsPanel
 from .panels.timeline import TimelinePanel
+from .project_actions import ProjectActions
 from .run_controller import RunController
 from .settings import add_recent_file, default_settings, recent_files
 from .theme import apply_theme
 from .training.view import TrainingView
+from .walkthrough import WalkthroughView
 
 log = logging.getLogger(__name__)
 DOCK_LAYOUT_VERSION = 2  # raise when docks are added or removed: an older saved layout is ignored
@@ -76,9 +85,15 @@ class MainWindow(QMainWindow):
         self.training_view = TrainingView(self.session, self.builder_panel.document)
         self.training_view.controller.store_path = self.runs_database_path()
         self.views.addTab(self.training_view, "Training")
+        self.walkthrough_view = WalkthroughView(self.training_view.prepare)
+        self.views.addTab(self.walkthrough_view, "Walkthrough")
+        self.compare_view = CompareView(self.session, theme=self.theme)
+        self.views.addTab(self.compare_view, "Dynamic vs static")
         self.runs_panel = RunsPanel()
         self.runs_panel.open_path(self.runs_database_path())  # its own connection: training writes through another
         self.views.addTab(self.runs_panel, "Runs")
+        for i in range(self.views.count()):  # a small window squeezes a view instead of growing
+            self.views.widget(i).setMinimumSize(300, 200)
         self._hidden_for_view: list[QDockWidget] = []
         self.views.currentChanged.connect(self._on_view_changed)
         self._build_status_bar()
@@ -295,6 +310,8 @@ class MainWindow(QMainWindow):
         self.theme = theme
         apply_theme(QApplication.instance(), theme)
         self.graph_panel.set_theme(theme)
+        self.walkthrough_view.set_theme(theme)
+        self.compare_view.set_theme(theme)
         self.settings.setValue("theme", theme)
 
     def toggle_presentation(self) -> None:
@@ -309,6 +326,8 @@ class MainWindow(QMainWindow):
         for panel in (self.editor_panel, self.timeline_panel):
             panel.set_font_scale(scale)
         self.graph_panel.set_presentation(on)
+        self.walkthrough_view.set_presentation(on)
+        self.compare_view.set_presentation(on)
         if on:
             self.showFullScreen()
         else:
@@ -347,7 +366,8 @@ class MainWindow(QMainWindow):
         self.graph_panel.set_theme(self.theme)
 
     # -- views -------------------------------------------------------------------------
-    VIEWS = {"graph": "Graph", "training": "Training", "runs": "Runs"}
+    VIEWS = {"graph": "Graph", "training": "Training", "walkthrough": "Walkthrough", "compare": "Dynamic vs static",
+             "runs": "Runs"}
 
     def show_view(self, name: str) -> bool:
         """Bring a centre view to the front by name ("graph", "training", "runs")."""
@@ -413,6 +433,8 @@ class MainWindow(QMainWindow):
         QApplication.instance().removeEventFilter(self.keys)
         self.runs.shutdown()
         self.training_view.shutdown()
+        self.walkthrough_view.shutdown()
+        self.compare_view.shutdown()
         self.runs_panel.set_store(None)
         self.models.shutdown()
         self.hierarchy_panel.shutdown()

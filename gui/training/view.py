@@ -162,6 +162,7 @@ class TrainingView(QWidget):
         settings = self.form.settings()
         dataset = settings.dataset.build(self.session.script_namespace or None)
         key = self.form.model_choice.currentData() or MLP
+        torch.manual_seed(settings.train.seed)  # the same seed, the same initial weights
         if key == MLP:
             spec = small_mlp_spec(dataset)
             model, record = spec.build(), {"source": "builder", "spec": spec.to_dict(), "note": "small MLP for the data"}
@@ -177,7 +178,6 @@ class TrainingView(QWidget):
             original = self.session.live_model.model
             model = copy.deepcopy(original)
             record = {"source": self.session.live_model.origin, "class": type(original).__name__}
-        torch.manual_seed(settings.train.seed)
         record["summary"] = f"{type(model).__name__} ({sum(p.numel() for p in model.parameters()):,} parameters)"
         run_config = {"dataset": settings.dataset.to_dict(), "dataset_summary": describe(dataset),
                       "loader": settings.to_dict()["loader"], "model": record}
