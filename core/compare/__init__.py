@@ -11,7 +11,14 @@ from .scenarios import (
     frozen_depth,
     rnn_lengths,
 )
-from .static_capture import EXPORT, TRACE, StaticCapture, StaticOp, capture_export, capture_trace
+from .static_capture import (
+    EXPORT,
+    TRACE,
+    StaticCapture,
+    StaticOp,
+    capture_export,
+    capture_trace,
+)
 
 __all__ = [
     "capture_export", "capture_trace", "StaticCapture", "StaticOp", "EXPORT", "TRACE",

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..capture.events import BackwardEndEvent, BackwardNodeEvent, CallEvent, LeafGradEvent
+from ..capture.events import (
+    BackwardEndEvent,
+    BackwardNodeEvent,
+    CallEvent,
+    LeafGradEvent,
+)
 from ..capture.tape import Tape
 from ..gcpause import gc_paused
 from .model import Cluster, Graph, GraphEdge, GraphNode
@@ -191,13 +196,13 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
     for info in tape.nodes.values():
         if info.module is not None and info.module_call is not None and not info.is_accumulate:
             calls[info.module].add(info.module_call)
-    has_children = {_parent(p, classes) for p in classes}
+    has_children = {enclosing_module(p, classes) for p in classes}
     unboxed = {p for p, c in calls.items() if len(c) > 1 and p not in has_children}
     used: set[str] = set()
     for n in g.nodes.values():
         p = n.module
         while p is not None and p in unboxed:
-            p = _parent(p, classes)
+            p = enclosing_module(p, classes)
         if p is not None and p in classes:
             used.add(p)
     # every ancestor of a used module is shown too, so the boxes nest
@@ -206,7 +211,7 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
         p = path
         while p is not None and p not in paths:
             paths.add(p)
-            p = _parent(p, classes)
+            p = enclosing_module(p, classes)
     # children in the order the modules first made a node, like the code runs
     first_step: dict[str, int] = {}
     for n in g.nodes.values():
@@ -214,9 +219,9 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
         while p is not None:
             if n.step < first_step.get(p, 1 << 62):
                 first_step[p] = n.step
-            p = _parent(p, classes)
+            p = enclosing_module(p, classes)
     for path in sorted(paths, key=lambda p: (first_step.get(p, 1 << 62), p.count("."), p)):
-        g.clusters[path] = Cluster(path=path, class_name=classes[path], parent=_parent(path, classes))
+        g.clusters[path] = Cluster(path=path, class_name=classes[path], parent=enclosing_module(path, classes))
     for c in g.clusters.values():
         if c.parent is not None and c.parent in g.clusters:
             g.clusters[c.parent].children.append(c.path)
@@ -230,11 +235,12 @@ def _box_of(module: str | None, g: Graph, boxes, classes: dict) -> str | None:
     """The innermost drawn box for a module path (itself, or an ancestor if it has none)."""
     p = module
     while p is not None and p not in boxes:
-        p = _parent(p, classes) if p in classes else None
+        p = enclosing_module(p, classes) if p in classes else None
     return p
 
 
-def _parent(path: str, classes: dict) -> str | None:
+def enclosing_module(path: str, classes: dict) -> str | None:
+    """The nearest module path above `path` that is one of `classes` ("" is the root)."""
     if path == "":
         return None
     p = path

@@ -8,7 +8,14 @@ from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 LOST_PT, LOST_PT_PRESENTING = 14.0, 21.0
 SAID_PT, SAID_PT_PRESENTING = 11.5, 16.0

@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from html import escape
 
+from gradstudio.core.capture import Tape
+from gradstudio.core.compare.marks import LOST, LOST_COLOUR, Mark, Unboxed
+from gradstudio.core.graph.model import Graph
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QStackedWidget, QVBoxLayout, QWidget
-
-from gradstudio.core.capture import Tape
-from gradstudio.core.graph.model import Graph
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..graph_view.panel import GraphPanel
 from .graph_session import GraphSession
 from .mark_items import apply_marks
-from .marks import LOST, LOST_COLOUR, Mark, Unboxed
 
 TITLE_PT, TITLE_PT_PRESENTING = 12.5, 18.0
 NOTE_PT, NOTE_PT_PRESENTING = 11.0, 16.0

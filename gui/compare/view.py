@@ -10,6 +10,26 @@ from __future__ import annotations
 
 from html import escape
 
+from gradstudio.core.compare import EXPORT, TRACE
+from gradstudio.core.compare import comparisons as cmp
+from gradstudio.core.compare.comparisons import (
+    BRANCH,
+    CURRENT,
+    DEPTH,
+    NO_MODEL_HINT,
+    SCENARIOS,
+    Comparison,
+    user_line,
+)
+from gradstudio.core.compare.marks import (
+    LOST_COLOUR,
+    LOST_TEXT,
+    STATIC_ONLY_COLOUR,
+    dynamic_marks,
+    static_marks,
+    unboxed_calls,
+)
+from gradstudio.core.session import Session
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -23,16 +43,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gradstudio.core.compare import EXPORT, TRACE
-from gradstudio.core.session import Session
-
 from ..workers import TaskRunner
-from . import comparisons as cmp
-from .comparisons import BRANCH, CURRENT, DEPTH, NO_MODEL_HINT, SCENARIOS, Comparison, user_line
+from .findings import FindingsPane
 from .graph_column import GraphColumn
 from .graph_session import GraphSession
-from .findings import FindingsPane
-from .marks import LOST_COLOUR, LOST_TEXT, STATIC_ONLY_COLOUR, dynamic_marks, static_marks, unboxed_calls
 
 MAX_DYNAMIC = 3
 HEADLINE_PT, HEADLINE_PT_PRESENTING = 17.0, 26.0

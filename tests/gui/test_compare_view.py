@@ -7,15 +7,14 @@ import re
 
 import pytest
 import torch
-from torch import nn
-
 from gradstudio.core.compare import EXPORT, TRACE, capture_export, capture_trace
+from gradstudio.core.compare.marks import LOST, PAIRED, STATIC_ONLY
+from gradstudio.core.compare.static_graph import static_graph
 from gradstudio.core.live_model import LiveModel
 from gradstudio.core.session import Session
 from gradstudio.gui.compare import CompareView
 from gradstudio.gui.compare.mark_items import MarkItem
-from gradstudio.gui.compare.marks import LOST, PAIRED, STATIC_ONLY
-from gradstudio.gui.compare.static_graph import static_graph
+from torch import nn
 
 WAIT_MS = 60_000  # the first torch.export of a process takes a few seconds
 

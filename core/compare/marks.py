@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gradstudio.core.capture import CallEvent, Tape
-from gradstudio.core.compare import OpMatch
-from gradstudio.core.graph.model import Graph
-
+from ..capture import CallEvent, Tape
+from ..graph.model import Graph
+from . import OpMatch
 from .static_graph import static_node_id
 
 PAIRED, LOST, STATIC_ONLY = "paired", "lost", "static_only"

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gradstudio.core.compare.op_names import PYTHON_LEVEL, export_op_name, trace_op_name
-from gradstudio.core.compare.static_capture import EXPORT, StaticCapture
-from gradstudio.core.graph.model import Cluster, Graph, GraphEdge, GraphNode
+from ..graph.build import enclosing_module
+from ..graph.model import Cluster, Graph, GraphEdge, GraphNode
+from .op_names import PYTHON_LEVEL, export_op_name, trace_op_name
+from .static_capture import EXPORT, StaticCapture
 
 
 def static_node_id(index: int) -> str:
@@ -206,17 +207,6 @@ def _chain(static: StaticCapture, g: StaticGraph) -> None:
 
 
 # -- module boxes ------------------------------------------------------------------------
-def _parent(path: str, classes: Mapping[str, str]) -> str | None:
-    if path == "":
-        return None
-    p = path
-    while "." in p:
-        p = p.rpartition(".")[0]
-        if p in classes:
-            return p
-    return "" if "" in classes else None
-
-
 def _repeats(keys: list[str]) -> bool:
     n = len(keys)
     return any(n % p == 0 and keys == keys[:p] * (n // p) for p in range(1, n // 2 + 1))
@@ -227,7 +217,7 @@ def _add_clusters(g: StaticGraph, classes: dict[str, str], static: StaticCapture
     for op in static.ops:  # modules the caller did not name still get a box
         if op.module is not None and op.module not in classes:
             classes[op.module] = "module"
-    has_children = {_parent(p, classes) for p in classes}
+    has_children = {enclosing_module(p, classes) for p in classes}
     positions: dict[str, list[int]] = {}
     for op in static.ops:
         if op.module is not None:
@@ -243,7 +233,7 @@ def _add_clusters(g: StaticGraph, classes: dict[str, str], static: StaticCapture
     def box_of(module: str | None) -> str | None:
         p = module
         while p is not None and (p in unboxed or p not in classes):
-            p = _parent(p, classes) if p in classes else None
+            p = enclosing_module(p, classes) if p in classes else None
         return p
 
     first: dict[str, int] = {}
@@ -251,9 +241,9 @@ def _add_clusters(g: StaticGraph, classes: dict[str, str], static: StaticCapture
         p = box_of(n.module)
         while p is not None:
             first[p] = min(first.get(p, n.step), n.step)
-            p = _parent(p, classes)
+            p = enclosing_module(p, classes)
     for path in sorted(first, key=lambda p: (first[p], p.count("."), p)):
-        g.clusters[path] = Cluster(path=path, class_name=classes[path], parent=_parent(path, classes))
+        g.clusters[path] = Cluster(path=path, class_name=classes[path], parent=enclosing_module(path, classes))
     for c in g.clusters.values():
         if c.parent is not None and c.parent in g.clusters:
             g.clusters[c.parent].children.append(c.path)

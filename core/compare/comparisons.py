@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from gradstudio.core.capture import Tape, record
-from gradstudio.core.compare import (
+from ..capture import Tape, record
+from ..examples import RandomDepthNet, VariableLengthRNN
+from . import (
     EXPORT,
     TRACE,
     DataDependentBranch,
@@ -29,10 +30,8 @@ from gradstudio.core.compare import (
     match_ops,
     rnn_lengths,
 )
-from gradstudio.core.compare.torch_messages import clean_error
-from gradstudio.core.examples import RandomDepthNet, VariableLengthRNN
-
 from .static_graph import StaticGraph, relative_classes, static_graph
+from .torch_messages import clean_error
 
 CURRENT, DEPTH, BRANCH, RNN = "current", "depth", "branch", "rnn"
 SCENARIOS = {
