@@ -1,7 +1,8 @@
 """Window-wide stepping keys that never steal keys from the code editor.
 
 Presenter remotes send arrows and PageUp/PageDown; a lecturer expects them to step the
-graph wherever the focus is, except while typing code.
+graph wherever the focus is, except while typing code. Lists, trees and tables keep Up and
+Down for moving between their rows.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
@@ -18,6 +20,8 @@ from PySide6.QtWidgets import (
     QTextEdit,
     QWidget,
 )
+
+ROW_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down)  # item views move between rows with these
 
 
 def _takes_text(widget: QWidget) -> bool:
@@ -48,6 +52,8 @@ class SteppingKeys(QObject):
         if focus is None or not self.window.isAncestorOf(focus) and focus is not self.window:
             return False
         if self.typing_area.isAncestorOf(focus) or focus is self.typing_area or _takes_text(focus):
+            return False
+        if event.key() in ROW_KEYS and isinstance(focus, QAbstractItemView):
             return False
         if event.type() == QEvent.ShortcutOverride:
             event.accept()  # claim the key before any other shortcut or scroll area

@@ -19,6 +19,7 @@ from .style import TEXT_LOD, SceneStyle
 
 RADIUS = 7.0
 LABEL_BAND = 14.0  # the layout leaves this much room at the top of a module box
+MAX_BAND = 19.0  # plus most of its padding (8) for bigger presentation text: content starts at 22
 LABEL_Z = 15.0  # above edges (10-12), below nodes (20+)
 
 
@@ -67,6 +68,11 @@ class ClusterItem(QGraphicsItem):
         painter.drawRoundedRect(self.rect, RADIUS, RADIUS)
 
 
+def label_band(style: SceneStyle) -> float:
+    """The label patch's height: the layout's band, taller for presentation-size text."""
+    return min(max(LABEL_BAND, style.fm_cluster.height() + 2), MAX_BAND)
+
+
 class ClusterLabel(QGraphicsItem):
     """`path: Class` at the top-left of a module box: the full path if it fits, else the
     path relative to the parent module (`conv1: Conv2d`), else elided."""
@@ -76,7 +82,8 @@ class ClusterLabel(QGraphicsItem):
         self.box = box
         self.full, self.short = box.spec.label, short
         self.setPos(box.pos())
-        self._bounds = QRectF(0, 0, box.rect.width(), LABEL_BAND + 2)
+        self.band = label_band(box.style)
+        self._bounds = QRectF(0, 0, box.rect.width(), self.band + 2)
         self._text: tuple | None = None  # (font size, text, width)
         self.setVisible(False)
         self.setZValue(LABEL_Z)
@@ -105,7 +112,7 @@ class ClusterLabel(QGraphicsItem):
         _, text, width = self._fit()
         if not text:
             return
-        band = QRectF(5, 2, width + 6, LABEL_BAND)
+        band = QRectF(5, 2, width + 6, self.band)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(st.label_patches[box.spec.depth % len(st.label_patches)])
         painter.drawRoundedRect(band, 3, 3)  # edges pass under the text, still faintly visible

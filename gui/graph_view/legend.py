@@ -40,7 +40,8 @@ class LegendWidget(QWidget):
 
     def set_presentation(self, on: bool) -> None:
         self._font = QFont(self.font())
-        self._font.setPixelSize(15 if on else 11)
+        self._font.setPixelSize(18 if on else 11)
+        self._line = 2.0 if on else 1.0  # swatch borders grow with the text
         self._fm = QFontMetricsF(self._font)
         self.setFixedHeight(round(self._fm.height() * 2 + 16))
         self.update()
@@ -74,14 +75,16 @@ class LegendWidget(QWidget):
         p.fillRect(self.rect(), QColor(th.background))
         x, h = 8.0, fm.height()
         y = (self.height() - h) / 2
-        for kind in self.kinds:  # swatches
+        caption = "‖grad‖ (log)"
+        scale_w = BAR_W + 40 + (fm.horizontalAdvance(caption) if self.legend is not None and self.legend.has_grads else 0)
+        for kind in self.kinds:  # swatches, as many as fit left of the colour scale
             ks = kind_style(th, kind)
             label = KIND_NAMES[kind]
             w = fm.horizontalAdvance(label) + 14
-            if x + w > self.width() - BAR_W - 40:
+            if x + w > self.width() - scale_w:
                 break
             r = QRectF(x, y - 2, w, h + 4)
-            p.setPen(QPen(QColor(ks.border), 3.0 if kind == "output" else 1.0))
+            p.setPen(QPen(QColor(ks.border), (3.0 if kind == "output" else 1.0) * self._line))
             p.setBrush(QColor(ks.fill))
             p.drawRoundedRect(r, 4, 4)
             p.setPen(QColor(ks.text))
@@ -91,7 +94,6 @@ class LegendWidget(QWidget):
             return
         # the colour scale, right-aligned: caption, bar, tick labels under it
         lg = self.legend
-        caption = "‖grad‖ (log)"
         bar = QRectF(self.width() - BAR_W - 12, 6, BAR_W, h * 0.8)
         p.setPen(text)
         p.drawText(QRectF(bar.left() - fm.horizontalAdvance(caption) - 10, bar.top() - 2, fm.horizontalAdvance(caption) + 4,

@@ -7,11 +7,10 @@ far out. The state the scene sets (current, gradient, freed, selected) only chan
 
 from __future__ import annotations
 
+from gradstudio.core.layout import CLUSTER_KIND
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
-
-from gradstudio.core.layout import CLUSTER_KIND
 
 from .plan import HIDDEN_NODE, NodeSpec
 from .style import DETAIL_LOD, FADED_OPACITY, TEXT_LOD, SceneStyle
@@ -31,7 +30,8 @@ class NodeItem(QGraphicsItem):
         x, y, w, h = spec.rect
         self.setPos(x, y)
         self.rect = QRectF(0, 0, w, h)
-        self._bounds = self.rect.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)
+        m = MARGIN * max(1.0, style.lw(1.0))  # the glow widens with presentation mode
+        self._bounds = self.rect.adjusted(-m, -m, m, m)
         self.state = HIDDEN_NODE
         self.selected = False
         self.search_hit = False

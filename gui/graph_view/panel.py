@@ -12,14 +12,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gradstudio.core.layout import (
+    LayoutCache,
+    collapse,
+    default_collapsed,
+    default_measure,
+)
+from gradstudio.core.layout.collapse import REPEAT_PREFIX
+from gradstudio.core.session import Session
 from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from gradstudio.core.layout import LayoutCache, collapse, default_collapsed, default_measure
-from gradstudio.core.layout.collapse import REPEAT_PREFIX
-from gradstudio.core.session import Session
-
 from ..workers import TaskRunner
+from .laser import LaserPointer
 from .legend import LegendWidget
 from .plan import build_plan
 from .scene import GraphScene
@@ -27,6 +32,7 @@ from .text import Fonts, Measurer
 from .view import GraphView
 
 DEFAULT_MAX_NODES = 300  # more boxes than this: start with modules folded
+PRESENTATION_TEXT = 1.4  # the panel's own widgets' text in presentation mode
 
 
 class GraphPanel(QWidget):
@@ -34,6 +40,8 @@ class GraphPanel(QWidget):
     """A layout was computed and its scene is on screen (the `Layout`)."""
     sig_layout_failed = Signal(object)
     """Layout raised (the exception); the previous scene stays."""
+    sig_presentation_changed = Signal(bool)
+    """Presentation mode (bigger text and lines) was switched on or off."""
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, engine: str = "auto",
                  theme: str = "light", follow: bool = True, max_nodes: int = DEFAULT_MAX_NODES):
@@ -65,6 +73,7 @@ class GraphPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         self.matches = QLabel(self)
         self.view = GraphView(self)
+        self.laser = LaserPointer(self)
         self.legend = LegendWidget(self)
         self.status = QLabel("Run a script to see its autograd graph.", self)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -127,12 +136,20 @@ class GraphPanel(QWidget):
         self.presentation = on
         self.fonts = Fonts.make(on)
         self.legend.set_presentation(on)
-        f = self.status.font()
-        f.setPointSizeF(12 if on else 9)
-        self.status.setFont(f)
+        self.laser.set_presentation(on)
+        self.view.presentation = on
+        for widget, size in ((self.status, 9), (self.search, 10), (self.matches, 10)):
+            f = widget.font()
+            f.setPointSizeF(size * PRESENTATION_TEXT if on else size)
+            widget.setFont(f)
         if self._graph is not None:
             self._sizes = Measurer(self.fonts).sizes(self._graph)
             self._request_layout(keep_view=True)
+        self.sig_presentation_changed.emit(on)
+
+    def set_laser(self, on: bool) -> None:
+        """The lecture's laser pointer: a glowing ring on the current step's node(s)."""
+        self.laser.set_enabled(on)
 
     def set_engine(self, engine: str) -> None:
         """"auto", "dot" or "builtin"."""
@@ -147,11 +164,12 @@ class GraphPanel(QWidget):
         self._show_matches(text)
         return self._hits
 
-    def export_png(self, path: str | Path, scale: float = 2.0) -> Path:
-        return self.view.export_png(path, scale)
+    def export_png(self, path: str | Path, scale: float = 2.0, overlays: bool = False) -> Path:
+        """The graph at the current step; `overlays` keeps the laser pointer in the picture."""
+        return self.view.export_png(path, scale, overlays)
 
-    def export_svg(self, path: str | Path) -> Path:
-        return self.view.export_svg(path)
+    def export_svg(self, path: str | Path, overlays: bool = False) -> Path:
+        return self.view.export_svg(path, overlays)
 
     def wait_idle(self, msecs: int = 30_000) -> bool:
         """Block until a running layout ended (its result still arrives by event)."""
@@ -263,6 +281,7 @@ class GraphPanel(QWidget):
         scene.set_new_nodes(self._new_node_ids())
         keep = self._keep_view and old is not None
         self.view.set_graph_scene(scene, keep_view=keep)
+        self.laser.attach(scene)
         self._restore_anchor(scene)
         self._keep_view = False
         if old is not None:

@@ -13,13 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
 
-from PySide6.QtCore import QRectF, Signal
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QToolTip
-
 from gradstudio.core.gcpause import gc_paused
 from gradstudio.core.graph.model import Graph
 from gradstudio.core.layout import Layout, collapse
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QToolTip
 
 from .cluster_item import ClusterItem
 from .edge_item import EdgeItem
@@ -89,6 +88,7 @@ class GraphScene(QGraphicsScene):
         self.last_touched = 0  # items looked at by the latest set_step
         self.visible_count = 0  # node boxes shown
         self.token = None  # the owner's name for what this scene shows
+        self.overlays: list[QGraphicsItem] = []  # e.g. the laser pointer: not part of figures
 
     def _add_items(self, plan: ScenePlan) -> None:
         cache = len(plan.nodes) <= CACHE_MAX_NODES
@@ -266,6 +266,18 @@ class GraphScene(QGraphicsScene):
             if it.state[0]:
                 r = r.united(it.sceneBoundingRect())
         return r.adjusted(-12, -12, 12, 12) if not r.isEmpty() else self.sceneRect()
+
+    @contextmanager
+    def without_overlays(self, keep: bool = False):
+        """Hide overlay items (the laser pointer) while a figure is rendered, unless `keep`."""
+        hidden = [] if keep else [it for it in self.overlays if it.isVisible()]
+        for it in hidden:
+            it.setVisible(False)
+        try:
+            yield
+        finally:
+            for it in hidden:
+                it.setVisible(True)
 
     @contextmanager
     def uncached(self):

@@ -6,7 +6,6 @@ presentation mode is one assignment and a repaint, not a walk over 20,000 items.
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPen
 
@@ -54,7 +53,7 @@ class SceneStyle:
         for width, alpha in ((14, 40), (9, 70), (5, 130)):
             c = QColor(glow)
             c.setAlpha(alpha)
-            p = QPen(c, width)
+            p = QPen(c, self.lw(width))  # wider on a projector, like every line
             p.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
             self.glow_pens.append(p)
         self.current_pen = QPen(glow, self.lw(2.4))

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gradstudio.core.graph.model import Graph, GraphNode
+from gradstudio.core.layout import (
+    CLUSTER_KIND,
+    cluster_node_id,
+    repeat_key,
+    repeated_runs,
+    shape_text,
+)
+from gradstudio.core.layout.collapse import repeat_label
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QApplication
-
-from gradstudio.core.graph.model import Graph, GraphNode
-from gradstudio.core.layout import CLUSTER_KIND, cluster_node_id, repeat_key, repeated_runs, shape_text
-from gradstudio.core.layout.collapse import repeat_label
 
 SEP = " · "
 
@@ -46,8 +51,9 @@ class Fonts:
             return f
 
         if presentation:
-            return Fonts(font(17, QFont.Weight.DemiBold), font(15), font(12, QFont.Weight.DemiBold),
-                         font(11, QFont.Weight.Bold), 14.0, 7.0, 2.0, 2.0)
+            # module labels may use the layout's padding above a box's content too (22 points)
+            return Fonts(font(17, QFont.Weight.DemiBold), font(15), font(14, QFont.Weight.DemiBold),
+                         font(12, QFont.Weight.Bold), 14.0, 7.0, 2.0, 2.0)
         # cluster labels must fit the layout's 14-point label band
         return Fonts(font(13, QFont.Weight.DemiBold), font(11), font(11, QFont.Weight.DemiBold),
                      font(9, QFont.Weight.Bold), 10.0, 5.0, 1.0, 1.3)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gradstudio.core.layout import CLUSTER_KIND
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import QApplication, QFrame, QGraphicsView
 
-from gradstudio.core.layout import CLUSTER_KIND
-
 from . import export
-from .colors import theme
 from .cluster_item import ClusterItem
+from .colors import theme
 from .minimap import Minimap
 from .node_item import NodeItem
 from .scene import GraphScene
@@ -27,6 +26,7 @@ ZOOM_MIN, ZOOM_MAX = 0.02, 8.0
 ZOOM_STEP = 1.25  # per key press / wheel notch
 FIRST_ZOOM_MAX = 1.75  # small graphs are shown big, for the back row
 READABLE = 0.6  # the smallest zoom at which a graph is shown first (smaller: no text)
+READABLE_PRESENTING = 0.95  # on a projector, read from the back of the room
 
 
 class GraphView(QGraphicsView):
@@ -51,6 +51,7 @@ class GraphView(QGraphicsView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._press: QPointF | None = None
+        self.presentation = False  # frame graphs for the back row (set by the panel)
         self.minimap = Minimap(self)
 
     # -- scene ---------------------------------------------------------------------------
@@ -129,7 +130,7 @@ class GraphView(QGraphicsView):
         r = scene.sceneRect()
         vp = self.viewport().rect()
         fit = min(vp.width() / max(r.width(), 1), vp.height() / max(r.height(), 1)) * 0.98
-        if fit >= READABLE:
+        if fit >= (READABLE_PRESENTING if self.presentation else READABLE):
             self.set_zoom(min(fit, FIRST_ZOOM_MAX))
             self.centerOn(r.center())
             return
@@ -261,11 +262,11 @@ class GraphView(QGraphicsView):
         return hits
 
     # -- export --------------------------------------------------------------------------
-    def export_png(self, path: str | Path, scale: float = 2.0) -> Path:
-        return export.export_png(self._require_scene(), path, scale)
+    def export_png(self, path: str | Path, scale: float = 2.0, overlays: bool = False) -> Path:
+        return export.export_png(self._require_scene(), path, scale, overlays=overlays)
 
-    def export_svg(self, path: str | Path) -> Path:
-        return export.export_svg(self._require_scene(), path)
+    def export_svg(self, path: str | Path, overlays: bool = False) -> Path:
+        return export.export_svg(self._require_scene(), path, overlays=overlays)
 
     def _require_scene(self) -> GraphScene:
         scene = self.graph_scene()
