@@ -45,6 +45,7 @@ class Session:
         self.error: ScriptError | None = None
         self.collapsed: frozenset[str] = frozenset()
         self.run_count = 0
+        self._tape_filename: str | None = None  # the script the current tape came from
         self.live_model = None  # a LiveModel when gradstudio holds the model (show, Open model)
         self.script_models: dict = {}  # the models the latest script run left in its globals
         self.script_namespace: dict = {}  # its globals: Dataset classes for training come from here
@@ -83,7 +84,9 @@ class Session:
         return True
 
     def set_tape(self, tape: Tape, *, step: int | str = "end") -> None:
-        self.previous_graph = self.graph
+        # "Run again" compares runs of one script; another script's graph is no "before"
+        self.previous_graph = self.graph if self._tape_filename == self.filename else None
+        self._tape_filename = self.filename
         self.tape = tape
         self.graph = tape.graph()
         self.run_count += 1

@@ -29,6 +29,7 @@ from .compare import CompareView
 from .file_actions import FileActions
 from .graph_view import GraphPanel
 from .keys import SteppingKeys
+from .lecture import LectureController
 from .menus import add_menu
 from .model_opener import ModelOpener
 from .panels.builder import BuilderPanel
@@ -40,12 +41,12 @@ from .panels.timeline import TimelinePanel
 from .project_actions import ProjectActions
 from .run_controller import RunController
 from .settings import add_recent_file, default_settings, recent_files
-from .theme import apply_theme
+from .theme import apply_theme, base_font
 from .training.view import TrainingView
 from .walkthrough import WalkthroughView
 
 log = logging.getLogger(__name__)
-DOCK_LAYOUT_VERSION = 2  # raise when docks are added or removed: an older saved layout is ignored
+DOCK_LAYOUT_VERSION = 3  # raise when docks are added or removed: an older saved layout is ignored
 
 
 class MainWindow(QMainWindow):
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self.projects = ProjectActions(self, trust)
         self.theme = str(self.settings.value("theme", "light"))
         self.presentation = False
+        self._normal_font = None  # the application font outside presentation mode
         self._fallback_reported = False
         self.setWindowTitle("gradstudio")
 
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.keys = SteppingKeys(self._stepping_handlers(), self.editor_panel, self)
         QApplication.instance().installEventFilter(self.keys)
+        self.lecture = LectureController(self)  # lessons, presenter keys, auto-play, laser, figures
         self._restore_state()
 
     # -- construction ------------------------------------------------------------------
@@ -328,6 +331,14 @@ class MainWindow(QMainWindow):
         self.graph_panel.set_presentation(on)
         self.walkthrough_view.set_presentation(on)
         self.compare_view.set_presentation(on)
+        # everything else readable from the back too: menus, tabs, dock titles, forms, tables
+        app = QApplication.instance()
+        if on and self._normal_font is None:
+            self._normal_font = app.font()
+            app.setFont(base_font(1.4))
+        elif not on and self._normal_font is not None:
+            app.setFont(self._normal_font)
+            self._normal_font = None
         if on:
             self.showFullScreen()
         else:
@@ -339,11 +350,14 @@ class MainWindow(QMainWindow):
         share = 0.36 if self.presentation else 0.27
         width = self.width()
         right = max(340, int(width * 0.24))
-        self.resizeDocks([self.editor_dock, self.inspector_dock, self.hierarchy_dock],
-                         [int(width * share), right, right], Qt.Horizontal)
+        docks = [self.editor_dock, self.inspector_dock, self.hierarchy_dock]
+        lecture = getattr(self, "lecture", None)
+        if lecture is not None:
+            docks.append(lecture.dock)
+        self.resizeDocks(docks, [int(width * share)] + [right] * (len(docks) - 1), Qt.Horizontal)
         self.resizeDocks([self.timeline_dock], [130], Qt.Vertical)
         if self.presentation:
-            self.graph_panel.view.fit()
+            self.graph_panel.view.frame()  # readable zoom around the current step, not a whole big graph
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
@@ -390,6 +404,45 @@ class MainWindow(QMainWindow):
             for dock in self._hidden_for_view:
                 dock.hide()
 
+    COMPARE_TOUR = ("branch", "depth", "rnn")  # the order a lecture walks the static-graph problems
+
+    def view_step(self, direction: int) -> bool | None:
+        """A presenter key on a view other than the graph: the walkthrough advances a line,
+        the comparison moves to its next scenario; False when the view has nothing left."""
+        view = self.views.currentWidget()
+        if view is self.graph_panel:
+            return None
+        if view is self.walkthrough_view:
+            walk = view.walk
+            if direction > 0:
+                done = walk is not None and walk.position.iteration > 2  # two full iterations shown
+                return False if done else view.advance() is not None
+            if walk is not None and (walk.position.iteration, walk.position.line) != (1, 0):
+                view.back_to_start()
+                return True
+            return False
+        if view is self.compare_view:
+            tour = self.COMPARE_TOUR
+            at = tour.index(view.scenario) if view.scenario in tour else -1
+            nxt = at + direction
+            if 0 <= nxt < len(tour) and at >= 0:
+                view.select_scenario(tour[nxt])
+                return True
+            return False
+        return False
+
+    def prepare_lesson_view(self, lesson) -> None:
+        """What a lesson opens with besides its script: its dataset, its scenario."""
+        if lesson.dataset:
+            form = self.training_view.form
+            index = form.dataset.findData(lesson.dataset)
+            if index >= 0:
+                form.dataset.setCurrentIndex(index)
+        if lesson.view == "compare":
+            self.compare_view.select_scenario(self.COMPARE_TOUR[0])
+        if lesson.view == "walkthrough" and self.walkthrough_view.walk is not None:
+            self.walkthrough_view.reset()
+
     def runs_database_path(self) -> Path:
         from gradstudio.core.runs.location import default_store_path
 
@@ -430,6 +483,9 @@ class MainWindow(QMainWindow):
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("window_state", self.saveState(DOCK_LAYOUT_VERSION))
         self.settings.sync()
+        if self._normal_font is not None:  # presentation's big font is this window's, not the app's
+            QApplication.instance().setFont(self._normal_font)
+            self._normal_font = None
         QApplication.instance().removeEventFilter(self.keys)
         self.runs.shutdown()
         self.training_view.shutdown()

@@ -58,3 +58,16 @@ def test_failed_run_keeps_the_graph_and_reports_the_line():
     assert not s.apply_result(run_script("x = 1\ny = undefined_name\n"))
     assert s.graph is graph
     assert errors[-1].lineno == 2 and "undefined_name" in errors[-1].message
+
+
+def test_run_again_compares_runs_of_one_script_but_not_two_different_scripts():
+    session = Session()
+    for key in ("05_random_depth", "05_random_depth"):
+        item = lesson(key)
+        session.set_source(item.source, item.filename)
+        assert session.apply_result(run_script(item.source, item.filename))
+    assert session.last_diff is not None  # the same script, run again
+    other = lesson("02_power")
+    session.set_source(other.source, other.filename)
+    assert session.apply_result(run_script(other.source, other.filename))
+    assert session.last_diff is None and session.previous_graph is None
