@@ -9,11 +9,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
-from gradstudio.core.builder import python_script, register_user_modules
-from gradstudio.core.layout import repeat_key, repeated_runs
-from gradstudio.core.model_files import find_models
-from gradstudio.core.session import Session
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,6 +19,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTabWidget,
 )
+
+from gradstudio.assets.lessons import DEFAULT_LESSON, LESSONS, Lesson
+from gradstudio.core.builder import python_script, register_user_modules
+from gradstudio.core.layout import repeat_key, repeated_runs
+from gradstudio.core.model_files import find_models
+from gradstudio.core.session import Session
 
 from .compare import CompareView
 from .file_actions import FileActions

@@ -7,10 +7,11 @@ far out. The state the scene sets (current, gradient, freed, selected) only chan
 
 from __future__ import annotations
 
-from gradstudio.core.layout import CLUSTER_KIND
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from gradstudio.core.layout import CLUSTER_KIND
 
 from .plan import HIDDEN_NODE, NodeSpec
 from .style import DETAIL_LOD, FADED_OPACITY, TEXT_LOD, SceneStyle

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
 from gradstudio.core.layout import (
     LayoutCache,
     collapse,
@@ -20,8 +23,6 @@ from gradstudio.core.layout import (
 )
 from gradstudio.core.layout.collapse import REPEAT_PREFIX
 from gradstudio.core.session import Session
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ..workers import TaskRunner
 from .laser import LaserPointer

@@ -16,12 +16,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from html import escape
 
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QPainterPath, QPolygonF
+
 from gradstudio.core.gcpause import gc_paused
 from gradstudio.core.graph.model import Graph
 from gradstudio.core.layout import CLUSTER_KIND, Layout, edge_keys, shape_text
 from gradstudio.core.layout.collapse import depths, folded_paths
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QPainterPath, QPolygonF
 
 from .colors import norm_range
 from .text import node_lines

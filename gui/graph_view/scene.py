@@ -13,12 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
 
-from gradstudio.core.gcpause import gc_paused
-from gradstudio.core.graph.model import Graph
-from gradstudio.core.layout import Layout, collapse
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QToolTip
+
+from gradstudio.core.gcpause import gc_paused
+from gradstudio.core.graph.model import Graph
+from gradstudio.core.layout import Layout, collapse
 
 from .cluster_item import ClusterItem
 from .edge_item import EdgeItem

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QApplication
+
 from gradstudio.core.graph.model import Graph, GraphNode
 from gradstudio.core.layout import (
     CLUSTER_KIND,
@@ -19,8 +22,6 @@ from gradstudio.core.layout import (
     shape_text,
 )
 from gradstudio.core.layout.collapse import repeat_label
-from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QApplication
 
 SEP = " · "
 

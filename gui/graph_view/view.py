@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradstudio.core.layout import CLUSTER_KIND
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import QApplication, QFrame, QGraphicsView
+
+from gradstudio.core.layout import CLUSTER_KIND
 
 from . import export
 from .cluster_item import ClusterItem

@@ -14,10 +14,11 @@ stepping key they never fire while the user types.
 
 from __future__ import annotations
 
-from gradstudio.assets.lessons import LESSONS, Lesson, lesson_for_filename
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu
+
+from gradstudio.assets.lessons import LESSONS, Lesson, lesson_for_filename
 
 from .autoplay import AutoPlay
 from .figures import FigureActions

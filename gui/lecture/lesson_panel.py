@@ -8,7 +8,6 @@ controller decides what they do.
 
 from __future__ import annotations
 
-from gradstudio.assets.lessons import Lesson
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -22,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from gradstudio.assets.lessons import Lesson
 
 PACE_MIN, PACE_MAX, PACE_DEFAULT = 0.25, 4.0, 1.0  # seconds per step
 TITLE_PT, TEXT_PT = 15.0, 12.5  # at font scale 1

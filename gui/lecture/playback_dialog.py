@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gradstudio.core import stepping
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -13,6 +12,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QWidget,
 )
+
+from gradstudio.core import stepping
 
 SIZES = [(1280, 720), (1920, 1080), (960, 540), (800, 600)]
 PARTS = [("whole", "The whole tape"), ("forward", "The forward pass"), ("backward", "The backward pass")]
