@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from html import escape
 
-from gradstudio.core.capture import Tape
-from gradstudio.core.compare.marks import LOST, LOST_COLOUR, Mark, Unboxed
-from gradstudio.core.graph.model import Graph
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
@@ -19,6 +16,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from gradstudio.core.capture import Tape
+from gradstudio.core.compare.marks import LOST, LOST_COLOUR, Mark, Unboxed
+from gradstudio.core.graph.model import Graph
 
 from ..graph_view.panel import GraphPanel
 from .graph_session import GraphSession

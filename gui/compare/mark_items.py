@@ -7,10 +7,11 @@ steps, and goes away with the scene when the panel lays out again.
 
 from __future__ import annotations
 
-from gradstudio.core.compare.marks import PAIRED, Mark
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsItem
+
+from gradstudio.core.compare.marks import PAIRED, Mark
 
 OUTLINE_GAP = 4.0
 

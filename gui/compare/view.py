@@ -10,6 +10,19 @@ from __future__ import annotations
 
 from html import escape
 
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
 from gradstudio.core.compare import EXPORT, TRACE
 from gradstudio.core.compare import comparisons as cmp
 from gradstudio.core.compare.comparisons import (
@@ -30,18 +43,6 @@ from gradstudio.core.compare.marks import (
     unboxed_calls,
 )
 from gradstudio.core.session import Session
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
 
 from ..workers import TaskRunner
 from .findings import FindingsPane

@@ -3,7 +3,6 @@ runs next, a band behind the line that just ran (red when it raised)."""
 
 from __future__ import annotations
 
-from gradstudio.core.walkthrough import LINES
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
@@ -14,6 +13,8 @@ from PySide6.QtGui import (
     QPalette,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from gradstudio.core.walkthrough import LINES
 
 LOOP_HEADER = "for images, labels in loader:"
 BASE_POINTS = 13.0

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from gradstudio.core.walkthrough import ParamUpdate, update_heatmap
 from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from gradstudio.core.walkthrough import ParamUpdate, update_heatmap
 
 COLOUR_MAP = "CET-D1A"  # diverging: blue, white at 0, red
 WAITING = "After optimizer.step(), the change of each weight of the selected parameter is drawn here."

@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 
 import torch
-from gradstudio.core.walkthrough import TrainingWalkthrough
 from torch.utils.data import DataLoader
+
+from gradstudio.core.walkthrough import TrainingWalkthrough
 
 BATCH_SIZE = 8
 BATCHES_KEPT = 16  # iterations before the batches come round again

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+
 from gradstudio.core.walkthrough import LineResult, ParamUpdate, accumulation_ratio
 from gradstudio.core.walkthrough.seed_lines import BACKWARD, ZERO_GRAD
 from gradstudio.core.walkthrough.seed_lines import STEP as STEP_LINE

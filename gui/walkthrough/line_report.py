@@ -3,10 +3,11 @@ raised, PyTorch's own message (red, monospace) with the explanation in plain wor
 
 from __future__ import annotations
 
-from gradstudio.core.walkthrough import LineResult
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from gradstudio.core.walkthrough import LineResult
 
 from .code_listing import mono_font
 

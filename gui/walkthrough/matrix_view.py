@@ -11,9 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from gradstudio.core.walkthrough import elementwise_ratio
-from gradstudio.core.walkthrough.describe import shape_text
-from gradstudio.core.walkthrough.updates import follows_sgd_rule
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
@@ -26,6 +23,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from gradstudio.core.walkthrough import elementwise_ratio
+from gradstudio.core.walkthrough.describe import shape_text
+from gradstudio.core.walkthrough.updates import follows_sgd_rule
 
 from .inspection import COMPARE, STEP, Inspection
 from .numbers import as_array, decimals_for, fixed, full, grid, short

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 
-from gradstudio.core.walkthrough import update_rule
-from gradstudio.core.walkthrough.describe import shape_text
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
@@ -17,6 +15,9 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QWidget,
 )
+
+from gradstudio.core.walkthrough import update_rule
+from gradstudio.core.walkthrough.describe import shape_text
 
 from .inspection import COMPARE, STEP, Inspection
 from .numbers import first_values, full, norm, sample_text, short, values_tooltip

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gradstudio.core.session import Session
-from gradstudio.core.walkthrough import LineResult, TrainingWalkthrough
-from gradstudio.core.walkthrough.seed_lines import BACKWARD, ZERO_GRAD
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -28,6 +25,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from gradstudio.core.session import Session
+from gradstudio.core.walkthrough import LineResult, TrainingWalkthrough
+from gradstudio.core.walkthrough.seed_lines import BACKWARD, ZERO_GRAD
 
 from ..graph_view import GraphPanel
 from .code_listing import CodeListing
