@@ -206,6 +206,29 @@ def test_training_shows_one_loss_per_pass_of_the_loop(qtbot, window, lecture):
     assert "zero_grad()" in lecture.panel.explanation.text()
 
 
+def test_training_lesson_walks_the_loop_and_shows_sgd_updates_and_accumulation(qtbot, window, lecture):
+    open_at(qtbot, lecture, "06_training_loop")
+    view = window.walkthrough_view
+    assert window.views.currentWidget() is view
+    for _ in range(5):  # zero_grad, forward, loss, backward, step
+        press_view(qtbot, window, Qt.Key_PageDown)
+    lr = view.lr_spin.value()
+    for name, _ in view.walk.model.named_parameters():
+        old, grad, new = (view.table.values(name, f"{c} [0]")[0] for c in ("old", "grad", "new"))
+        assert new == pytest.approx(old - lr * grad, rel=1e-6, abs=1e-9)  # w ← w − lr·grad, on screen
+    # skip zero_grad on the same batch with lr 0: the second backward doubles .grad on screen
+    view.back_to_start()
+    view.skip_box.setChecked(True)
+    view.repeat_box.setChecked(True)
+    view.lr_spin.setValue(0.0)
+    for _ in range(9):
+        press_view(qtbot, window, Qt.Key_PageDown)
+    name = next(iter(dict(view.walk.model.named_parameters())))
+    one = view.table.values(name, ".grad after iteration 1")
+    two = view.table.values(name, ".grad after iteration 2")
+    assert two == pytest.approx([2 * v for v in one])
+
+
 def test_dynamic_graphs_rnn_graph_grows_with_the_sequence(qtbot, window, lecture):
     open_at(qtbot, lecture, "04_rnn", "end")
     counts = {len(shown_labels(window))}
@@ -230,12 +253,20 @@ def test_static_graphs_both_branches_are_on_screen(qtbot, window, lecture):
     labels = shown_labels(window)
     assert "ReluBackward0" in labels and "TanhBackward0" in labels
     assert {"net.up: Linear", "net.down: Linear"} <= shown_clusters(window)
+    compare = window.compare_view  # on screen: export refuses the data-dependent if, in its own words
+    assert window.views.currentWidget() is compare and compare.scenario == "branch"
+    qtbot.waitUntil(lambda: compare.ready, timeout=LAYOUT_TIMEOUT)
+    assert "Could not guard on data-dependent expression" in compare.error_text
 
 
 def test_tracking_runs_shows_a_loss_per_logged_step(qtbot, window, lecture):
     open_at(qtbot, lecture, "09_tracking_runs", "end")
     assert shown_labels(window).count("NllLossBackward0") == 3
     assert "run database" in lecture.panel.explanation.text()
+    panel = window.runs_panel  # on screen: the lesson's run in the Runs table
+    assert window.views.currentWidget() is panel
+    panel.refresh()
+    assert any(r.status == "completed" for r in panel.model.records())
 
 
 # -- the Lesson panel ----------------------------------------------------------------------
