@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         scale = 1.6 if on else 1.0
         self.inspector_dock.setVisible(not on)
         self.hierarchy_dock.setVisible(not on)
+        self._on_view_changed()
         for panel in (self.editor_panel, self.timeline_panel):
             panel.set_font_scale(scale)
         self.graph_panel.set_presentation(on)
@@ -393,17 +394,23 @@ class MainWindow(QMainWindow):
                 return True
         return False
 
-    def _on_view_changed(self, index: int) -> None:
-        """The inspector, modules and timeline belong to the graph: other views get their room."""
-        graph_only = (self.inspector_dock, self.hierarchy_dock, self.timeline_dock)
-        if self.views.widget(index) is self.graph_panel:
-            for dock in self._hidden_for_view:
-                dock.show()
-            self._hidden_for_view = []
-        elif not self._hidden_for_view:
-            self._hidden_for_view = [d for d in graph_only if d.isVisible()]
-            for dock in self._hidden_for_view:
-                dock.hide()
+    def _on_view_changed(self, _index: int = 0) -> None:
+        """The inspector, modules and timeline belong to the graph: other views get their room,
+        and in presentation mode the code too (the walkthrough and comparison show their own)."""
+        for dock in self._hidden_for_view:
+            dock.show()
+        self._hidden_for_view = []
+        if self.views.currentWidget() is self.graph_panel:
+            if self.presentation:  # presentation shows editor, graph and timeline only
+                self.inspector_dock.hide()
+                self.hierarchy_dock.hide()
+            return
+        docks = [self.inspector_dock, self.hierarchy_dock, self.timeline_dock]
+        if self.presentation and self.views.currentWidget() is not self.training_view:
+            docks += [self.editor_dock, self.builder_dock]
+        self._hidden_for_view = [d for d in docks if d.isVisible()]
+        for dock in self._hidden_for_view:
+            dock.hide()
 
     COMPARE_TOUR = ("branch", "depth", "rnn")  # the order a lecture walks the static-graph problems
 

@@ -215,11 +215,14 @@ class RunsPanel(QWidget):
     # -- refresh -------------------------------------------------------------------------
     def refresh(self) -> None:
         """Re-read the runs, keeping sort, filter and selection."""
+        rows = self.model.rowCount()
         try:
             self.model.refresh()
         except _STORE_ERRORS as exc:
             self._show_error(f"Cannot read the runs: {exc}", reading=True)
             return
+        if self.model.rowCount() != rows:  # new runs: room for their names and numbers
+            self.table.resizeColumnsToContents()
         if self._error and self._reading_error:
             self._set_error("")
         self._update_empty()
@@ -372,6 +375,8 @@ class RunsPanel(QWidget):
 
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
+        if event.type() == event.Type.FontChange and hasattr(self, "table"):
+            self.table.resizeColumnsToContents()
         if event.type() == event.Type.PaletteChange and hasattr(self, "model"):
             self.model.set_dark(is_dark(self.palette()))
             self._apply_palette()
