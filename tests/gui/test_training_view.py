@@ -186,3 +186,43 @@ def test_a_foreign_run_database_is_said_left_untouched_and_training_still_works(
     assert not win.choose_runs_database(str(db))  # refused again, and the good one stays in use
     assert tv.controller.store_path == good and db.read_bytes() == before
     win.close()
+
+
+USER_DATASET = '''import torch
+from torch.utils.data import Dataset
+
+
+class Squares(Dataset):
+    """x in [-1, 1], target x**2: a regression the script defines."""
+
+    def __init__(self, n=96):
+        self.x = torch.linspace(-1, 1, n).unsqueeze(1)
+        self.y = self.x ** 2
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+w = torch.ones(1, requires_grad=True)
+(w * 2).sum().backward()
+'''
+
+
+def test_a_dataset_class_from_the_script_trains(qtbot, window):
+    from .conftest import run_and_wait
+
+    window.open_source(USER_DATASET, "<editor>")
+    run_and_wait(qtbot, window)
+    tv = window.training_view
+    form = tv.form
+    form.dataset.setCurrentIndex(form.dataset.findData("user"))
+    assert [form.user_class.itemText(i) for i in range(form.user_class.count())] == ["Squares"]
+    form.loss.setCurrentIndex(form.loss.findData("mse"))
+    form.epochs.setValue(3)
+    assert tv.start()
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Completed")
+    assert tv.controller.prepared.run_config["dataset"]["options"]["class_name"] == "Squares"
