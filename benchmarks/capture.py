@@ -1,6 +1,6 @@
 """Cost of recording: plain forward+backward against the same under `record()`, in one run.
 
-    python benchmarks/capture.py [--repeat 15] [--batch 8]
+    python benchmarks/capture.py [--repeat 15] [--batch 8] [--only gpt]
 
 Plain and recorded runs alternate, and medians are compared, so machine noise hits both.
 Prints per model: plain ms, recorded ms, ratio, events, nodes, overhead per event in µs.
@@ -59,6 +59,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--only", default="", help="run the models whose name contains this")
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, median of {args.repeat}")
@@ -66,6 +67,8 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for name, model, x, loss_fn in cases(args.batch):
+        if args.only not in name:
+            continue
         plain, rec, graph_s, tape, g = measure(model, x, loss_fn, args.repeat)
         n_events = len(tape.events)
         per_event = (rec - plain) / n_events * 1e6

@@ -12,55 +12,82 @@ import torch
 
 from .tape import SavedTensorInfo
 
-_saved_attr_cache: dict[type, tuple[str, ...]] = {}
+_saved_attr_cache: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
-def saved_attribute_names(fn) -> tuple[str, ...]:
+def saved_attribute_names(fn) -> tuple[tuple[str, str], ...]:
+    """(attribute, saved name) for each `_saved_*` attribute of a node type:
+    `("_saved_self", "self")`."""
     names = _saved_attr_cache.get(type(fn))
     if names is None:
-        names = tuple(a for a in dir(fn) if a.startswith("_saved_"))
+        names = tuple((a, a[len("_saved_"):]) for a in dir(fn) if a.startswith("_saved_"))
         _saved_attr_cache[type(fn)] = names
     return names
+
+
+_device_names: dict = {}
+_dtype_names: dict = {}
+
+
+def device_name(device: torch.device) -> str:
+    """`str(device)`, cached: formatting a device costs more than the rest of a lookup."""
+    name = _device_names.get(device)
+    if name is None:
+        name = _device_names[device] = str(device)
+    return name
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """"float32" for torch.float32, cached."""
+    name = _dtype_names.get(dtype)
+    if name is None:
+        name = _dtype_names[dtype] = str(dtype).removeprefix("torch.")
+    return name
 
 
 def storage_key(t: torch.Tensor) -> tuple | None:
     try:
         st = t.untyped_storage()
-        return (str(t.device), st.data_ptr(), st.nbytes())
+        return (device_name(t.device), st.data_ptr(), st.nbytes())
     except Exception:  # tensors without storage (meta, some subclasses)
         return None
+
+
+_Tensor = torch.Tensor
 
 
 def inspect_saved(fn, leaf_storages: set) -> list[SavedTensorInfo] | None:
     """What `fn` keeps for backward; None if it was already freed."""
     out: list[SavedTensorInfo] = []
-    for attr in saved_attribute_names(fn):
+    for attr, name in saved_attribute_names(fn):
         try:
             value = getattr(fn, attr)
         except RuntimeError:  # "saved tensors ... have already been freed"
             return None
         except Exception:
             continue
-        name = attr[len("_saved_"):]
-        tensors = value if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor) else None
-        if isinstance(value, torch.Tensor):
-            tensors = [value]
-        if tensors is None:
-            out.append(SavedTensorInfo(name, None, None, 0, None, value=_short_repr(value)))
-            continue
-        for i, t in enumerate(tensors):
-            key = storage_key(t)
-            out.append(
-                SavedTensorInfo(
-                    name=name if len(tensors) == 1 else f"{name}[{i}]",
-                    shape=tuple(t.shape),
-                    dtype=str(t.dtype).removeprefix("torch."),
-                    nbytes=t.numel() * t.element_size(),
-                    storage_key=key,
-                    aliases_leaf=key in leaf_storages,
+        if isinstance(value, _Tensor):
+            out.append(_tensor_info(name, value, leaf_storages))
+        elif isinstance(value, (list, tuple)) and value and isinstance(value[0], _Tensor):
+            if len(value) == 1:
+                out.append(_tensor_info(name, value[0], leaf_storages))
+            else:  # a list of optional tensors may hold None too
+                out.extend(
+                    _tensor_info(f"{name}[{i}]", t, leaf_storages)
+                    if isinstance(t, _Tensor)
+                    else SavedTensorInfo(f"{name}[{i}]", None, None, 0, None, value=_short_repr(t))
+                    for i, t in enumerate(value)
                 )
-            )
+        else:
+            out.append(SavedTensorInfo(name, None, None, 0, None, value=_short_repr(value)))
     return out
+
+
+def _tensor_info(name: str, t: torch.Tensor, leaf_storages: set) -> SavedTensorInfo:
+    key = storage_key(t)
+    return SavedTensorInfo(
+        name, tuple(t.shape), dtype_name(t.dtype), t.numel() * t.element_size(), key, key in leaf_storages
+    )
 
 
 def _short_repr(value) -> str:
@@ -118,11 +145,13 @@ class NodeIds:
         self._accumulators.clear()
 
 
-def walk_new(roots, ids: NodeIds) -> list:
-    """Autograd nodes reachable from `roots` that `ids` has not seen, producers first.
+def walk_new(roots, ids: NodeIds) -> list[tuple]:
+    """(node, its next_functions) for the autograd nodes reachable from `roots` that `ids`
+    has not seen, producers first.
 
     Iterative (deep graphs would overflow recursion) and stops at known nodes, so the cost
-    is proportional to what is new.
+    is proportional to what is new. `next_functions` builds a new tuple at every read: it
+    is read once here and handed on.
     """
     known = ids.get
     new = []
@@ -134,22 +163,37 @@ def walk_new(roots, ids: NodeIds) -> list:
         if key in local:
             continue
         local.add(key)
-        new.append(fn)
-        for nxt, _ in fn.next_functions:
+        nexts = fn.next_functions
+        new.append((fn, nexts))
+        for nxt, _ in nexts:
             if nxt is not None and id(nxt) not in local and known(nxt) is None:
                 stack.append(nxt)
     # Creation order: autograd numbers nodes as it creates them (AccumulateGrad has none).
-    new.sort(key=_creation_key)
+    if len(new) > 1:
+        new.sort(key=_creation_key)
     return new
 
 
-def _creation_key(fn) -> tuple:
+def _creation_key(pair) -> tuple:
+    fn = pair[0]
     if is_accumulate(fn):
         return (0, 0)
     try:
         return (1, fn._sequence_nr())
     except Exception:
         return (1, 0)
+
+
+_type_names: dict[type, str] = {}
+
+
+def type_name(fn) -> str:
+    """The node's class name ("AddmmBackward0"), cached per type."""
+    t = type(fn)
+    name = _type_names.get(t)
+    if name is None:
+        name = _type_names[t] = t.__name__
+    return name
 
 
 def sequence_nr(fn) -> int:

@@ -1,7 +1,13 @@
-"""Recording a backward pass: hooks on every node and leaf, removed however it ends.
+"""Recording a backward pass: hooks on every node, removed however it ends.
 
 Autograd may run hooks on its own device threads (CUDA), so the hooks touch nothing but
-the tape (which locks) and the snapshots they make.
+the tape (which locks) and the snapshots they make. A hook runs for every node of the pass,
+so its body is kept to the minimum: snapshot the gradients, append the event.
+
+A leaf's `.grad` is read once the pass is over rather than by a hook of its own: autograd
+runs a leaf's AccumulateGrad once per pass, so `.grad` then holds exactly what that node
+wrote. Its event is put in place (right after the AccumulateGrad event) by the node's hook
+and filled in afterwards.
 """
 
 from __future__ import annotations
@@ -9,12 +15,9 @@ from __future__ import annotations
 import torch
 
 from .events import BackwardNodeEvent, LeafGradEvent
-from .snapshot import TensorSnapshot
 from .tape import Tape
 
-
-def _snap(t, tape: Tape) -> TensorSnapshot | None:
-    return None if t is None else tape.store.snapshot(t)
+_NO_SLOTS: frozenset = frozenset()
 
 
 class BackwardHooks:
@@ -26,71 +29,84 @@ class BackwardHooks:
         self.tape = tape
         self.pass_index = pass_index
         self.nodes = nodes
-        self.leaves = leaves
         self.skip_sent = skip_sent or {}
         self.accumulators = {node_id for _, node_id in leaves.values()}
+        # AccumulateGrad node id -> (leaf id, tensor), for leaves whose .grad autograd writes
+        self.leaf_of = {
+            node_id: (leaf_id, tensor)
+            for leaf_id, (tensor, node_id) in leaves.items()
+            if tensor.requires_grad and tensor.is_leaf
+        }
+        self.leaf_events: list[tuple[LeafGradEvent, torch.Tensor, object]] = []
         self.handles = []
+        self._snap = tape.store.snapshot
+        self._add = tape.add
 
     def __enter__(self):
+        handles = self.handles
+        skip_sent = self.skip_sent
+        accumulators = self.accumulators
         for node_id, fn in self.nodes.items():
-            if node_id in self.accumulators:
+            if node_id in accumulators:
                 # before it writes .grad, so the timeline reads "AccumulateGrad, then x.grad"
-                self.handles.append(fn.register_prehook(self._accumulate_hook(node_id)))
+                handles.append(fn.register_prehook(self._accumulate_hook(node_id)))
             else:
-                self.handles.append(fn.register_hook(self._node_hook(node_id)))
-        for leaf_id, (tensor, node_id) in self.leaves.items():
-            if tensor.requires_grad and tensor.is_leaf:
-                hook = self._leaf_hook(leaf_id, node_id)
-                self.handles.append(tensor.register_post_accumulate_grad_hook(hook))
+                handles.append(fn.register_hook(self._node_hook(node_id, skip_sent.get(node_id, _NO_SLOTS))))
         return self
 
     def __exit__(self, *exc):
         for h in self.handles:
             h.remove()
         self.handles.clear()
+        self._fill_leaf_grads()
         return False
 
-    def _record(self, node_id: str, received, sent, skip: frozenset) -> None:
-        # Snapshots only take references here (copy-on-write): no torch op runs.
-        snap = self.tape.store.snapshot
-        self.tape.append(
-            BackwardNodeEvent,
-            kind="backward_node",
-            pass_index=self.pass_index,
-            node=node_id,
-            grads_received=[None if g is None else snap(g) for g in received],
-            grads_sent=[None if g is None or i in skip else snap(g) for i, g in enumerate(sent)],
-            sent_as_received=skip,
-        )
-
-    def _node_hook(self, node_id: str):
-        skip = self.skip_sent.get(node_id, frozenset())
+    def _node_hook(self, node_id: str, skip: frozenset):
+        # Runs once per node: everything it needs is bound here, and snapshots only take
+        # references (copy-on-write), so no torch op runs inside.
+        snap, add, pass_index = self._snap, self._add, self.pass_index
 
         def hook(grad_inputs, grad_outputs):
-            self._record(node_id, grad_outputs, grad_inputs, skip)
-            return None  # returning a value would replace the gradients
+            add(
+                BackwardNodeEvent(
+                    -1,
+                    "backward_node",
+                    pass_index,
+                    node_id,
+                    [None if g is None else snap(g) for g in grad_outputs],
+                    [None if g is None or i in skip else snap(g) for i, g in enumerate(grad_inputs)],
+                    skip,
+                )
+            )
+            # returning None keeps the gradients as they are
 
         return hook
 
     def _accumulate_hook(self, node_id: str):
+        snap, add, pass_index = self._snap, self._add, self.pass_index
+        leaf = self.leaf_of.get(node_id)
+        leaf_events = self.leaf_events
+
         def prehook(grad_outputs):
-            self._record(node_id, grad_outputs, (), frozenset())
-            return None
+            received = [None if g is None else snap(g) for g in grad_outputs]
+            add(BackwardNodeEvent(-1, "backward_node", pass_index, node_id, received, [], _NO_SLOTS))
+            if leaf is not None:
+                ev = add(LeafGradEvent(-1, "leaf_grad", pass_index, leaf[0], node_id, None))
+                leaf_events.append((ev, leaf[1], received[0] if received else None))
 
         return prehook
 
-    def _leaf_hook(self, leaf_id: str, node_id: str | None):
-        tape, pass_index = self.tape, self.pass_index
-
-        def hook(tensor):
-            with torch.no_grad():
-                tape.append(
-                    LeafGradEvent,
-                    kind="leaf_grad",
-                    pass_index=pass_index,
-                    leaf=leaf_id,
-                    node=node_id,
-                    grad=_snap(tensor.grad, tape),
-                )
-
-        return hook
+    def _fill_leaf_grads(self) -> None:
+        """Each leaf's `.grad` as its AccumulateGrad left it; when autograd stored the
+        received gradient itself as `.grad`, one snapshot serves both events."""
+        store = self.tape.store
+        with torch.no_grad():
+            for ev, tensor, received in self.leaf_events:
+                grad = tensor.grad
+                if grad is None:
+                    continue
+                if received is not None and received.stands_for(grad):
+                    ev.grad = received
+                else:
+                    ev.grad = store.snapshot(grad)
+        self.leaf_events.clear()

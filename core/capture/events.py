@@ -2,6 +2,9 @@
 
 Events are plain data: they reference autograd nodes and leaves by stable string ids
 (`n12`, `l3`), never by Python object, so a tape outlives the graph it recorded.
+
+The recorder builds call and backward events with positional arguments (hundreds per step,
+and keywords cost more): add new fields at the end of a class.
 """
 
 from __future__ import annotations

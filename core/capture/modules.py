@@ -63,6 +63,7 @@ class ModuleTracker:
         self._keep_params: list[torch.Tensor] = []
         self._taken: set[str] = set()
         self.stack: list[ModuleCall] = []
+        self._calls: tuple[int, ...] = ()  # ids of the calls on the stack, kept with it
         self._handles = []
         if model is not None:
             self._register(model, model_path)
@@ -112,6 +113,7 @@ class ModuleTracker:
             if call.end_event is None:
                 call.end_event = len(self.tape.events)
         self.stack.clear()
+        self._calls = ()
 
     def _pre(self, mod: nn.Module, args) -> None:
         if threading.get_ident() != self._thread:
@@ -130,6 +132,7 @@ class ModuleTracker:
         self.tape.module_calls.append(call)
         self._modules_by_call[call.id] = mod
         self.stack.append(call)
+        self._calls = (*self._calls, call.id)
         return None
 
     def _post(self, mod: nn.Module, args, output) -> None:
@@ -141,6 +144,7 @@ class ModuleTracker:
                 for call in self.stack[i:]:
                     call.end_event = len(self.tape.events)
                 del self.stack[i:]
+                self._calls = self._calls[:i]
                 break
         return None  # returning a value would replace the module's output
 
@@ -151,4 +155,4 @@ class ModuleTracker:
 
     @property
     def current_calls(self) -> tuple[int, ...]:
-        return tuple(c.id for c in self.stack)
+        return self._calls

@@ -89,12 +89,19 @@ def _grad_fn(t: torch.Tensor):
         return None
 
 
+_Tensor = torch.Tensor
+
+
 def _tensors(obj, out: list, depth: int = 0) -> list:
-    if isinstance(obj, torch.Tensor):
+    """The tensors in `obj`, also inside lists, tuples and dicts (3 levels deep)."""
+    if isinstance(obj, _Tensor):
         out.append(obj)
     elif depth < 3 and isinstance(obj, (list, tuple)):
         for item in obj:
-            _tensors(item, out, depth + 1)
+            if isinstance(item, _Tensor):  # the usual flat argument tuple, without recursing
+                out.append(item)
+            elif isinstance(item, (list, tuple, dict)):
+                _tensors(item, out, depth + 1)
     elif depth < 3 and isinstance(obj, dict):
         for item in obj.values():
             _tensors(item, out, depth + 1)
@@ -245,82 +252,95 @@ class _Recorder(TorchFunctionMode):
             _tensors(kwargs, ins)
         outs = _tensors(out, [])
         # `t.grad_fn` makes a Python object for the node on first access: read each once
-        out_fns = [_grad_fn(t) for t in outs]
-        in_fns = [_grad_fn(t) for t in ins]
-        roots = [f for f in out_fns if f is not None] + [f for f in in_fns if f is not None]
+        try:
+            out_fns = [t.grad_fn for t in outs]
+            in_fns = [t.grad_fn for t in ins]
+        except RuntimeError:
+            out_fns = [_grad_fn(t) for t in outs]
+            in_fns = [_grad_fn(t) for t in ins]
+        roots = [f for f in out_fns if f is not None]
+        roots.extend(f for f in in_fns if f is not None)
         ids = self._ids
+        get = ids.get
         new_ids = self._add_nodes(an.walk_new(roots, ids), step) if roots else []
-        out_nodes = [None if f is None else ids.get(f) for f in out_fns]
+        out_nodes = [None if f is None else get(f) for f in out_fns]
         if new_ids:
             self._last_outputs = [(nid, tuple(t.shape)) for nid, t in zip(out_nodes, outs) if nid is not None]
-        for t, f in zip(outs, out_fns):  # `torch.randn(3, requires_grad=True)`: a leaf from this step
-            if f is None and t.requires_grad and id(t) not in self._leaf_ids:
-                self._leaf_for(t, step, name_now=False)
         leaf_ids = self._leaf_ids
+        for t, f in zip(outs, out_fns):  # `torch.randn(3, requires_grad=True)`: a leaf from this step
+            if f is None and t.requires_grad and id(t) not in leaf_ids:
+                self._leaf_for(t, step, name_now=False)
         inputs = [
             InputRef(
-                ids.get(f) if f is not None else (leaf_ids.get(id(t)) if t.requires_grad else None),
+                get(f) if f is not None else (leaf_ids.get(id(t)) if t.requires_grad else None),
                 tuple(t.shape),
                 t.requires_grad,
             )
             for t, f in zip(ins, in_fns)
         ]
-        tape.append(
-            CallEvent,
-            kind="call",
-            op=op,
-            qualname=qualname,
-            nodes=new_ids,
-            inputs=inputs,
-            outputs=[tape.store.snapshot(t) for t in outs],
-            output_nodes=out_nodes,
-            module=self.tracker.current_path,
-            module_calls=self.tracker.current_calls,
-            source=loc,
-            control_flow=control,
-            grad_enabled=torch.is_grad_enabled(),
+        snap = tape.store.snapshot
+        tracker = self.tracker
+        tape.add(
+            CallEvent(
+                -1,
+                "call",
+                op,
+                qualname,
+                new_ids,
+                inputs,
+                [snap(t) for t in outs],
+                out_nodes,
+                tracker.current_path,
+                tracker.current_calls,
+                loc,
+                control,
+                torch.is_grad_enabled(),
+            )
         )
 
-    def _add_nodes(self, fns: list, step: int) -> list[str]:
+    def _add_nodes(self, found: list[tuple], step: int) -> list[str]:
+        """Give ids to newly found nodes (`walk_new`'s (node, next_functions) pairs) and note
+        what each keeps for backward, now: the recorder keeps no node alive to read later."""
         tape = self.tape
         nodes = tape.nodes
         tracker = self.tracker
         module = tracker.current_path
         module_call = tracker.stack[-1].id if tracker.stack else None
+        set_id = self._ids.set
+        start_seq = self._start_seq
+        leaf_storages = self._leaf_storages
         ids = []
-        for fn in fns:
+        for fn, _ in found:
             node_id = f"n{len(nodes)}"
-            self._ids.set(fn, node_id)
+            set_id(fn, node_id)
             seq = an.sequence_nr(fn)
-            accumulate = an.is_accumulate(fn)
-            pre_existing = not accumulate and 0 <= seq < self._start_seq
-            info = NodeInfo(
-                id=node_id,
-                name=type(fn).__name__,
-                step=-1 if pre_existing else step,
-                module=None if pre_existing else module,
-                module_call=None if pre_existing else module_call,
-                sequence_nr=seq,
-            )
-            if accumulate:
+            if an.is_accumulate(fn):
                 var = fn.variable
+                info = NodeInfo(
+                    node_id, "AccumulateGrad", step, module, module_call, [], [tuple(var.shape)], None, None, seq
+                )
                 info.leaf = self._leaf_for(var, step)
-                info.output_shapes = [tuple(var.shape)]
+            elif 0 <= seq < start_seq:  # made before the recording started
+                info = NodeInfo(
+                    node_id, an.type_name(fn), -1, None, None, [], an.output_shapes(fn), None,
+                    an.inspect_saved(fn, leaf_storages), seq,
+                )
             else:
-                info.output_shapes = an.output_shapes(fn)
-            if not accumulate:  # what it keeps for backward, read now: the node is not kept
-                info.saved = an.inspect_saved(fn, self._leaf_storages)
+                info = NodeInfo(
+                    node_id, an.type_name(fn), step, module, module_call, [], an.output_shapes(fn), None,
+                    an.inspect_saved(fn, leaf_storages), seq,
+                )
             nodes[node_id] = info
             ids.append(node_id)
         get = self._ids.get
-        for fn in fns:  # edges, once every new node has an id (producers were added first)
+        for (fn, nexts), node_id in zip(found, ids):  # edges, once every new node has an id
             inputs = []
-            for slot, (nxt, nr) in enumerate(fn.next_functions):
+            for slot, (nxt, nr) in enumerate(nexts):
                 if nxt is not None:
                     src = get(nxt)
                     shapes = nodes[src].output_shapes
                     inputs.append((src, shapes[nr] if nr < len(shapes) else None, slot, nr))
-            nodes[get(fn)].inputs = inputs
+            nodes[node_id].inputs = inputs
         return [i for i in ids if nodes[i].step == step]
 
     def _leaf_for(self, t: torch.Tensor, step: int, name_now: bool = True) -> str:
@@ -392,13 +412,15 @@ class _Recorder(TorchFunctionMode):
         step = len(tape.events)
         root_fns = [f for f in map(_grad_fn, roots) if f is not None]
         self._add_nodes(an.walk_new(root_fns, self._ids), step)
-        reachable = _reachable(root_fns)
+        reachable = _reachable(root_fns)  # (node, next_functions) pairs
+        get = self._ids.get
+        nodes = tape.nodes
         hook_nodes = {}
         hook_leaves = {}
-        for fn in reachable:
-            node_id = self._ids.get(fn)
+        for fn, _ in reachable:
+            node_id = get(fn)
             hook_nodes[node_id] = fn
-            node = tape.nodes[node_id]
+            node = nodes[node_id]
             if node.saved is None:  # look before backward frees them
                 node.saved = an.inspect_saved(fn, self._leaf_storages)
             if node.leaf is not None:
@@ -410,7 +432,7 @@ class _Recorder(TorchFunctionMode):
         names = user_frames(self.entry_frame, skip=2)
         for t in roots:
             if _grad_fn(t) is not None:
-                node_id = self._ids.get(t.grad_fn)
+                node_id = get(t.grad_fn)
                 if not any(o.node == node_id for o in tape.outputs):
                     name = find_variable_name(t, names) or "output"
                     tape.outputs.append(OutputInfo(node=node_id, name=name, shape=tuple(t.shape)))
@@ -425,16 +447,18 @@ class _Recorder(TorchFunctionMode):
                 f = _grad_fn(t)
                 if f is not None:
                     consumers[(id(f), t.output_nr)] = consumers.get((id(f), t.output_nr), 0) + 1
-            for fn in reachable:
-                for nxt, nr in fn.next_functions:
+            for _, nexts in reachable:
+                for nxt, nr in nexts:
                     if nxt is not None:
-                        consumers[(id(nxt), nr)] = consumers.get((id(nxt), nr), 0) + 1
-            for fn in reachable:
+                        key = (id(nxt), nr)
+                        consumers[key] = consumers.get(key, 0) + 1
+            interned: dict[frozenset, frozenset] = {}  # the same few slot sets, kept once
+            for fn, nexts in reachable:
                 slots = frozenset(
-                    i for i, (nxt, nr) in enumerate(fn.next_functions) if nxt is not None and consumers[(id(nxt), nr)] == 1
+                    i for i, (nxt, nr) in enumerate(nexts) if nxt is not None and consumers[(id(nxt), nr)] == 1
                 )
                 if slots:
-                    skip_sent[self._ids.get(fn)] = slots
+                    skip_sent[get(fn)] = interned.setdefault(slots, slots)
 
         pass_index = tape.backward_passes
         tape.backward_passes += 1
@@ -475,7 +499,8 @@ def _tensors_or_none(result):
     return list(result) if isinstance(result, (list, tuple)) else [result]
 
 
-def _reachable(roots) -> list:
+def _reachable(roots) -> list[tuple]:
+    """(node, next_functions) for every node reachable from `roots`."""
     seen = set()
     order = []
     stack = list(roots)
@@ -484,8 +509,9 @@ def _reachable(roots) -> list:
         if id(fn) in seen:
             continue
         seen.add(id(fn))
-        order.append(fn)
-        stack.extend(n for n, _ in fn.next_functions if n is not None and id(n) not in seen)
+        nexts = fn.next_functions
+        order.append((fn, nexts))
+        stack.extend(n for n, _ in nexts if n is not None and id(n) not in seen)
     return order
 
 

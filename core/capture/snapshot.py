@@ -6,9 +6,13 @@ into a real copy only when the tensor could change under it:
 - before an in-place op on the same storage (the recorder sees every in-place call),
 - before a backward pass that accumulates into a `.grad` it references,
 - when the recording ends, if anyone else can still reach the tensor.
-Intermediates nobody else holds never change, so they are never copied. The memory budget
-limits what the tape keeps alive; past it a snapshot computes its statistics at once and
-keeps no values (statistics are always available), and the tape says so.
+Intermediates nobody else holds never change, so they are never copied. A memory buffer is
+copied once however many snapshots show it (a parameter's `.grad`, what its AccumulateGrad
+received, the transpose a TBackward node received): their values are views of that copy.
+Making a snapshot only appends to a list; grouping the references by storage waits until an
+in-place op or the end of the recording needs it. The memory budget limits what the tape
+keeps alive; past it a snapshot computes its statistics at once and keeps no values
+(statistics are always available), and the tape says so.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ class TensorSnapshot:
     )
 
     def __init__(self, tensor: torch.Tensor, budget: MemoryBudget | None, store: "SnapshotStore | None" = None):
-        # Made for every op output and gradient: keep this path lean (strings come later).
+        # The general path; the recorder's snapshots come from `SnapshotStore.snapshot`.
         self.shape = tuple(tensor.shape)
         self._dtype = tensor.dtype
         self._device = tensor.device
@@ -132,7 +136,7 @@ class TensorSnapshot:
                 self._ref = tensor.detach()  # shares storage and version counter
                 self._version = tensor._version
                 self._origin = weakref.ref(tensor)
-                store.track(self)
+                store._new.append(self)  # grouped by storage only when something needs it
             else:
                 self._values = _copy(tensor)
         else:
@@ -167,6 +171,35 @@ class TensorSnapshot:
         self._ref = None
         self._origin = None
 
+    def _take_copy(self, values: torch.Tensor) -> None:
+        self._values = values
+        self._ref = None
+        self._origin = None
+
+    def stands_for(self, tensor: torch.Tensor) -> bool:
+        """Let this snapshot serve as `tensor`'s too, when it is still a reference to exactly
+        `tensor`'s memory, view and version, and the tensor first recorded is gone (a leaf's
+        `.grad` that autograd made from the gradient this snapshot holds). From then on it
+        follows `tensor`: the end of the recording copies it if `tensor` is still alive.
+        False, and nothing changes, otherwise."""
+        ref = self._ref
+        if ref is None or ref._version != self._version or self.reachable_elsewhere():
+            return False
+        try:
+            same = (
+                tensor._version == self._version
+                and tensor.dtype == ref.dtype
+                and tensor.shape == ref.shape
+                and tensor.stride() == ref.stride()
+                and tensor.storage_offset() == ref.storage_offset()
+                and _storage_key(tensor) == _storage_key(ref)
+            )
+        except Exception:
+            return False
+        if same:
+            self._origin = weakref.ref(tensor)
+        return same
+
     def reachable_elsewhere(self) -> bool:
         """The recorded tensor object is still alive: its owner could change it later."""
         return self._origin is not None and self._origin() is not None
@@ -175,7 +208,7 @@ class TensorSnapshot:
     def values(self) -> torch.Tensor | None:
         """The values as recorded, on the CPU; None when the budget was spent (or, rarely,
         the tensor was changed in place before it could be copied: `stale`). Read-only: it
-        may share memory with a tensor only the tape holds."""
+        may share memory with a tensor only the tape holds, or with other snapshots."""
         ref = self._ref
         if ref is not None:
             if ref._version != self._version:
@@ -231,10 +264,12 @@ def _json_float(x: float):
 def _can_reference(tensor: torch.Tensor, nbytes: int) -> bool:
     """Copy-on-write needs a version counter (inference tensors have none) and must not keep
     a big buffer alive for a small view of it (the budget counts only the view)."""
-    if tensor.layout != torch.strided or tensor.is_inference():
-        return False
     try:
-        return tensor.untyped_storage().nbytes() <= 4 * nbytes + 4096
+        return (
+            tensor.layout == torch.strided
+            and not tensor.is_inference()
+            and tensor.untyped_storage().nbytes() <= 4 * nbytes + 4096
+        )
     except Exception:
         return False
 
@@ -248,52 +283,184 @@ def _copy(tensor: torch.Tensor) -> torch.Tensor:
 
 def _storage_key(t: torch.Tensor):
     try:
-        return (t.device.type, t.device.index, t.untyped_storage().data_ptr())
+        return (t.device, t.untyped_storage().data_ptr())
     except Exception:  # no storage (meta tensors, some subclasses): never changes under us
         return None
 
 
+def _copy_buffer(snaps: list) -> None:
+    """Copy references into one memory buffer, the buffer once: snapshots of the same view
+    share a copy (a leaf's `.grad` and the gradient its AccumulateGrad received), and other
+    views of it become views of one copy of the buffer (a weight's gradient and the
+    transpose of it that TBackward received)."""
+    views: dict = {}  # (dtype, shape, strides, offset) -> snapshots of that view
+    for s in snaps:
+        ref = s._ref
+        if ref is None:
+            continue
+        if ref._version != s._version:
+            s.materialize()  # changed unseen: marked stale
+            continue
+        try:
+            key = (ref.dtype, ref.shape, ref.stride(), ref.storage_offset())
+        except Exception:
+            s.materialize()
+            continue
+        same = views.get(key)
+        if same is None:
+            views[key] = [s]
+        else:
+            same.append(s)
+    if not views:
+        return
+    if len(views) > 1:
+        first = next(iter(views.values()))[0]._ref
+        try:
+            whole = _copy_whole(first, views)
+        except Exception:  # a layout or dtype without as_strided: a copy per view
+            whole = None
+        if whole is not None:
+            for (_, shape, strides, offset), same in views.items():
+                values = whole.as_strided(shape, strides, offset)
+                for s in same:
+                    s._take_copy(values)
+            return
+    for same in views.values():
+        values = _copy(same[0]._ref)
+        for s in same:
+            s._take_copy(values)
+
+
+def _copy_whole(first: torch.Tensor, views: dict) -> torch.Tensor | None:
+    """A copy of the whole buffer behind these views, when they are of one dtype and
+    together cover it. Not for conjugated or negated views: those are flags, not strides."""
+    dtype = first.dtype
+    if first.is_complex() or any(key[0] != dtype for key in views):
+        return None
+    if any(same[0]._ref.is_neg() for same in views.values()):
+        return None
+    size = first.untyped_storage().nbytes() // first.element_size()
+    if size > sum(same[0]._ref.numel() for same in views.values()):
+        return None
+    return _copy(first.as_strided((size,), (1,), 0))
+
+
+_new_snapshot = object.__new__
+_STRIDED = torch.strided
+
+
 class SnapshotStore:
-    """Makes the snapshots of one tape, and copies them before their tensors can change."""
+    """Makes the snapshots of one tape, and copies them before their tensors can change.
+
+    A new reference is only appended to a list; grouping by storage waits until an in-place
+    op (or the end of the recording) needs it, so a run without in-place ops pays for the
+    grouping once."""
 
     def __init__(self, budget: MemoryBudget):
         self.budget = budget
-        self._pending: dict = {}  # storage key -> list of weak references to snapshots
+        self._new: list[TensorSnapshot] = []  # references not grouped by storage yet
+        self._pending: dict = {}  # storage key -> snapshots referencing that storage
         self._lock = threading.Lock()
 
     def snapshot(self, tensor: torch.Tensor) -> TensorSnapshot:
-        return TensorSnapshot(tensor, self.budget, self)
+        """A snapshot of `tensor` as it is now. This runs for every op output and gradient,
+        so it is built right here rather than by the general constructor (same result)."""
+        nbytes = tensor.numel() * tensor.element_size()
+        if not self.budget.take(nbytes):
+            return TensorSnapshot(tensor, None)  # statistics only
+        snap = _new_snapshot(TensorSnapshot)
+        snap.shape = tuple(tensor.shape)
+        snap._dtype = tensor.dtype
+        snap._device = tensor.device
+        snap.requires_grad = tensor.requires_grad
+        snap._stats = None
+        snap.stale = False
+        snap.values_dropped = False
+        try:  # `_can_reference`, inline
+            reference = (
+                tensor.layout is _STRIDED
+                and not tensor.is_inference()
+                and tensor.untyped_storage().nbytes() <= 4 * nbytes + 4096
+            )
+        except Exception:
+            reference = False
+        if reference:
+            snap._values = None
+            snap._ref = tensor.detach()  # shares storage and version counter
+            snap._version = tensor._version
+            snap._origin = weakref.ref(tensor)
+            self._new.append(snap)
+        else:
+            snap._ref = snap._origin = None
+            snap._values = _copy(tensor)
+        return snap
 
-    def track(self, snap: TensorSnapshot) -> None:
-        key = _storage_key(snap._ref)
-        if key is None:
-            snap.materialize()
-            return
-        with self._lock:
-            self._pending.setdefault(key, []).append(weakref.ref(snap))
+    def _index_new(self) -> None:
+        """Group the new references by storage (the caller holds the lock). Snapshots are
+        appended without the lock (a list append is atomic), so only what is there now is
+        taken off the front."""
+        new = self._new
+        count = len(new)
+        batch = new[:count]
+        del new[:count]
+        pending = self._pending
+        for snap in batch:
+            ref = snap._ref
+            if ref is None:
+                continue
+            key = _storage_key(ref)
+            if key is None:
+                snap.materialize()
+                continue
+            group = pending.get(key)
+            if group is None:
+                pending[key] = [snap]
+            else:
+                group.append(snap)
 
     def before_write(self, tensor: torch.Tensor) -> None:
         """`tensor` is about to be changed in place: copy every snapshot sharing its storage."""
-        if not self._pending:
+        if not self._pending and not self._new:
             return
         key = _storage_key(tensor)
         with self._lock:
-            refs = self._pending.pop(key, ())
-        for r in refs:
-            snap = r()
-            if snap is not None:
-                snap.materialize()
+            self._index_new()
+            snaps = self._pending.pop(key, ())
+        _copy_buffer(snaps)
 
     def settle(self) -> None:
         """The recording ends: copy what someone else could still change; the rest (tensors
         only the tape can reach) stays a reference forever."""
         with self._lock:
-            groups, self._pending = self._pending, {}
-        for refs in groups.values():
-            snaps = [s for s in (r() for r in refs) if s is not None and s.pending]
-            if any(s.reachable_elsewhere() for s in snaps):
-                for s in snaps:
-                    s.materialize()
+            new = self._new
+            count = len(new)
+            snaps = new[:count]
+            del new[:count]
+            for group in self._pending.values():
+                snaps.extend(group)
+            self._pending = {}
+        exposed: dict = {}  # storage some other live tensor can change -> its snapshots
+        kept = []
+        for snap in snaps:
+            ref = snap._ref
+            if ref is None:
+                continue
+            key = _storage_key(ref)
+            if key is None:
+                snap.materialize()
+            elif snap.reachable_elsewhere():
+                group = exposed.get(key)
+                if group is None:
+                    exposed[key] = [snap]
+                else:
+                    group.append(snap)
             else:
-                for s in snaps:
-                    s._origin = None
+                kept.append((key, snap))
+        for key, snap in kept:
+            group = exposed.get(key)
+            if group is None:
+                snap._origin = None  # nobody else can change it: stays a reference
+            else:
+                group.append(snap)
+        for group in exposed.values():
+            _copy_buffer(group)

@@ -26,7 +26,8 @@ class SavedTensorInfo:
 
 @dataclass
 class NodeInfo:
-    """An autograd node (`grad_fn`), as discovered while recording."""
+    """An autograd node (`grad_fn`), as discovered while recording. (Built with positional
+    arguments, one per node: add new fields at the end.)"""
 
     id: str
     name: str  # grad_fn class name: "AddmmBackward0", "AccumulateGrad"
@@ -111,6 +112,15 @@ class Tape:
     def append(self, event_cls, **fields) -> Event:
         with self._lock:
             ev = event_cls(index=len(self.events), **fields)
+            self.events.append(ev)
+            self._graph_cache = None
+            return ev
+
+    def add(self, ev: Event) -> Event:
+        """Append an event built by the caller (positional fields are cheaper than keywords,
+        which counts at hundreds of events per step); its index is set here."""
+        with self._lock:
+            ev.index = len(self.events)
             self.events.append(ev)
             self._graph_cache = None
             return ev
