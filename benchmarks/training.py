@@ -4,8 +4,8 @@
 
 "gradstudio" is the TrainingJob as the app runs it: on a worker thread, metrics into a live
 MetricSeries and the SQLite run store (flushed every second), gradient norms every 10 steps,
-checkpoints each epoch, the decision-boundary probe every 0.5 s, while a CurvesWidget and a
-GradNormsPlot (offscreen) redraw from the series at 10 Hz on the main thread.
+a checkpoint at the end, the decision-boundary probe every 0.5 s, while a CurvesWidget and a
+GradNormsPlot (offscreen) redraw from the series at 5 Hz on the main thread.
 "plain" is the seed's loop on the same model, data, device and thread layout, reading
 `loss.item()` each step as any loop that reports its loss does.
 Runs alternate and medians are compared, so machine noise hits both. Target (issue 5):
@@ -92,10 +92,8 @@ def plain(model, loader, config):
             optimizer.step()
 
 
-def gradstudio(model, loader, config, probe, db: Path, widgets):
-    series = MetricSeries()
-    for widget in widgets:
-        widget.set_series(series)
+def gradstudio(model, loader, config, probe, db: Path, series: MetricSeries):
+    """The job as the app runs it (on the worker thread; the widgets already watch `series`)."""
     with RunStore(db) as store:
         job = TrainingJob(model, loader, None, config, store=store, series=series, probe=probe)
         result = job.run()
@@ -111,7 +109,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    widgets = [CurvesWidget(), GradNormsPlot()]  # their own timers redraw at 10 Hz
+    widgets = [CurvesWidget(), GradNormsPlot()]  # their own timers redraw at 5 Hz
     for widget in widgets:
         widget.resize(900, 500)
         widget.show()
@@ -131,7 +129,10 @@ def main() -> None:
                 model, data, probe = make()
                 loader = make_loaders(data, LoaderSettings(batch_size=args.batch, validation_fraction=0))[0]
                 db = Path(tmp) / f"runs-{r}.sqlite"
-                t_ours = in_thread(app, lambda: gradstudio(model, loader, config, probe, db, widgets))
+                series = MetricSeries()
+                for widget in widgets:  # on the GUI thread, as in the app
+                    widget.set_series(series)
+                t_ours = in_thread(app, lambda: gradstudio(model, loader, config, probe, db, series))
                 if r:
                     times_plain.append(t_plain)
                     times_ours.append(t_ours)

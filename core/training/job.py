@@ -64,6 +64,7 @@ class TrainingJob:
     def __init__(self, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None, config: TrainConfig,
                  *, store=None, run_name: str = "", run_config: dict | None = None, series=None,
                  resume_from: str | None = None, grad_norms_every: int = 10, checkpoint_every_epoch: bool = True,
+                 checkpoint_every_s: float = 60.0,
                  probe: Callable[[nn.Module], Any] | None = None, probe_every_s: float = 0.5,
                  on_state: Callable[[str], None] | None = None, on_step: Callable[[StepMetrics], None] | None = None,
                  wrap: Callable | None = None, device: torch.device | None = None, writer: bool = True):
@@ -75,6 +76,10 @@ class TrainingJob:
         self.resume_from = resume_from
         self.grad_norms_every = grad_norms_every
         self.checkpoint_every_epoch = checkpoint_every_epoch
+        # at an epoch's end when this long has passed since the last one (0: every epoch);
+        # always when the run ends, however it ends
+        self.checkpoint_every_s = checkpoint_every_s
+        self._last_checkpoint_at = time.monotonic()
         self.probe, self.probe_every_s = probe, probe_every_s
         self.on_state, self.on_step = on_state, on_step
         self.wrap, self.device = wrap, device
@@ -136,7 +141,8 @@ class TrainingJob:
             for metrics in trainer.steps():
                 steps += 1
                 self._publish(metrics)
-                if self.checkpoint_every_epoch and metrics.end_of_epoch:
+                if (self.checkpoint_every_epoch and metrics.end_of_epoch
+                        and time.monotonic() - self._last_checkpoint_at >= self.checkpoint_every_s):
                     self._checkpoint(trainer, "end of epoch")
                 self._maybe_probe()
                 self._wait_if_paused()
@@ -187,6 +193,8 @@ class TrainingJob:
 
     def _wait_if_paused(self) -> None:
         """Between steps: honour pause, stop and single-step requests."""
+        if not (self._paused or self._stop or self._record_step or self._steps_allowed is not None):
+            return  # nothing asked: no lock taken (the flags are plain attributes, read atomically)
         with self._cond:
             if self._steps_allowed == 0:  # the single step granted has been taken
                 self._paused, self._steps_allowed = True, None
@@ -235,6 +243,7 @@ class TrainingJob:
             return None
         ckpt = save_checkpoint(self.store, self.run_id, trainer.state_dict(), note)
         self.last_checkpoint = ckpt.path
+        self._last_checkpoint_at = time.monotonic()
         return ckpt.path
 
     def _checkpoint_if_finite(self, trainer: Trainer, step: int) -> str | None:

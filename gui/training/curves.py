@@ -1,13 +1,15 @@
 """Live loss and accuracy curves of a training run, with other runs overlaid for comparison.
 
 The training thread only appends to a MetricSeries; this widget looks at it on a timer
-(`refresh_hz`, 10 per second by default) and redraws only when the series' version moved,
+(`refresh_hz`, 5 per second by default, less when drawing gets expensive) and redraws only when the series' version moved,
 so a fast run costs the GUI the same as a slow one. Long curves stay cheap to draw because
 pyqtgraph draws only the visible part, reduced to peaks per pixel, and smoothing only
 computes the points added since the last redraw.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -29,6 +31,7 @@ from gradstudio.core.training.series import MetricSeries
 from gradstudio.core.training.smoothing import RunningEma
 
 THEMES = ("light", "dark")
+REFRESH_HZ = 5.0  # live enough to watch; each redraw holds the interpreter the training thread needs
 NO_RUN = "Start a training run to see its curves"
 NO_STEP = "Waiting for the first training step…"
 HOVER_HINT = "Point at the plots to read the values at a step"
@@ -113,15 +116,31 @@ def fmt_value(v: float) -> str:
 
 class RefreshTimer(QTimer):
     """Calls `refresh` `hz` times a second while `widget` is shown (once at once when it
-    appears); 0 Hz stops it."""
+    appears); 0 Hz stops it.
+
+    A redraw that drew is painted at once and timed, and the next one waits until drawing
+    has used at most `budget` of the time (10%): a plot that got expensive to draw (a very
+    long run, a slow machine) refreshes less often instead of slowing training down, whose
+    thread shares the interpreter with this one."""
+
+    budget = 0.10
 
     def __init__(self, widget: QWidget, refresh, hz: float):
         super().__init__(widget)
         self._widget, self._refresh = widget, refresh
-        self.timeout.connect(refresh)
+        self.timeout.connect(self._tick)
         self._hz = 0.0
+        self.last_cost = 0.0  # seconds the last redraw and paint took
         self.hz = hz
         widget.installEventFilter(self)
+
+    def _tick(self) -> None:
+        start = time.perf_counter()
+        if self._refresh() and self._widget.isVisible():
+            self._widget.repaint()  # paint now, so its cost is known
+            self.last_cost = time.perf_counter() - start
+            base = 1000 / self._hz if self._hz else 0
+            self.setInterval(max(1, round(max(base, 1000 * self.last_cost / self.budget))))
 
     @property
     def hz(self) -> float:
@@ -177,7 +196,7 @@ class CurvesWidget(QWidget):
     behind), validation per epoch with markers; a crosshair reads the values under the
     mouse. The accuracy plot is hidden while no run has accuracies (regression)."""
 
-    def __init__(self, parent: QWidget | None = None, refresh_hz: float = 10.0):
+    def __init__(self, parent: QWidget | None = None, refresh_hz: float = REFRESH_HZ):
         super().__init__(parent)
         self.series: MetricSeries | None = None
         self.overlays: list[tuple[str, MetricSeries]] = []

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from gradstudio.core.training.series import MetricSeries
 
 from .boundary import class_colour
-from .curves import LogAxis, RefreshTimer, add_fast_curve, dim_colour, style_plot
+from .curves import REFRESH_HZ, LogAxis, RefreshTimer, add_fast_curve, dim_colour, style_plot
 
 PREFIX = "grad_norm/"
 NO_NORMS = "Gradient norms per layer appear here once training starts"
@@ -25,7 +25,7 @@ LEGEND_ROWS = 6  # more layers spread the legend over more columns
 class GradNormsPlot(QWidget):
     """One line per layer (module owning parameters) over steps, log y axis."""
 
-    def __init__(self, parent: QWidget | None = None, refresh_hz: float = 10.0):
+    def __init__(self, parent: QWidget | None = None, refresh_hz: float = REFRESH_HZ):
         super().__init__(parent)
         self.series: MetricSeries | None = None
         self.prefix = PREFIX

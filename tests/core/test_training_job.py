@@ -39,7 +39,7 @@ def job(store, model=None, validation=0.2, **kwargs):
 
 def test_a_completed_run_is_stored_with_metrics_and_loadable_checkpoints(store):
     series = MetricSeries()
-    j = job(store, series=series, grad_norms_every=1)
+    j = job(store, series=series, grad_norms_every=1, checkpoint_every_s=0)  # a checkpoint every epoch
     result = j.run()
     assert result.status == "completed" and result.reason is None
     record = store.run(result.run_id)
