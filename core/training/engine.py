@@ -65,8 +65,12 @@ def _accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float | None:
 def check_shapes(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: torch.device) -> None:
     """One batch through model and loss before the first step: a mismatch is said in words."""
     x, y = next(iter(loader))
-    with torch.no_grad():
-        out = model(x.to(device))
+    try:
+        with torch.no_grad():
+            out = model(x.to(device))
+    except Exception as exc:
+        raise ValueError(f"the model does not accept the data's inputs {list(x.shape)} ({x.dtype}): "
+                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
     try:
         loss_fn(out, y.to(device))
     except Exception as exc:

@@ -73,3 +73,9 @@ def test_devices():
     names = [name for name, _ in available_devices()]
     assert names[-1] == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else names[0].split(":")[0])
+
+
+def test_a_model_that_does_not_take_the_inputs_is_refused_in_words():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))  # the data has 2 features
+    with pytest.raises(ValueError, match=r"does not accept the data's inputs \[32, 2\]"):
+        run(model, moons(size=200), epochs=1)
