@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QEvent, QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from gradstudio.core.training.probe import Grid
 
-from .curves import dim_colour, is_dark, style_plot
+from .curves import dim_colour, is_dark, message_or_plot, style_plot
 
 TASKS = ("classification", "regression")
 CLASS_COLOURS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#7f7f7f",
@@ -64,15 +64,7 @@ class PredictionView(QWidget):
         self.curve.setZValue(20)
         for item in (self.image, self.scatter, self.curve):
             self.plot.addItem(item)
-        self.message = QLabel(NO_DATA, self)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self._stack = QStackedWidget(self)
-        self._stack.addWidget(self.message)
-        self._stack.addWidget(self.view)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._stack)
+        self.message, self._stack = message_or_plot(self, self.view, NO_DATA)
         self._apply_palette()
 
     # -- public API --------------------------------------------------------------------

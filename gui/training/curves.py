@@ -75,6 +75,21 @@ def style_plot(view: pg.PlotWidget, palette: QPalette) -> None:
             label.setText(label.text)  # existing labels take the colour only when redrawn
 
 
+def message_or_plot(owner: QWidget, view: QWidget, text: str) -> tuple[QLabel, QStackedWidget]:
+    """`owner` shows either a centred message (no data yet) or `view`: the label and the
+    stack that switches between them, laid out to fill `owner`."""
+    message = QLabel(text, owner)
+    message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    message.setWordWrap(True)
+    stack = QStackedWidget(owner)
+    stack.addWidget(message)
+    stack.addWidget(view)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(stack)
+    return message, stack
+
+
 class LogAxis(pg.AxisItem):
     """In log mode, only ticks at 1, 2 and 5 times a power of ten are labelled (every minor
     tick labelled would overlap when the range is under a few decades)."""

@@ -8,14 +8,14 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from gradstudio.core.training.series import MetricSeries
 
 from .boundary import class_colour
-from .curves import REFRESH_HZ, LogAxis, RefreshTimer, add_fast_curve, dim_colour, style_plot
+from .curves import REFRESH_HZ, LogAxis, RefreshTimer, add_fast_curve, dim_colour, message_or_plot, style_plot
 
 PREFIX = "grad_norm/"
 NO_NORMS = "Gradient norms per layer appear here once training starts"
@@ -39,15 +39,7 @@ class GradNormsPlot(QWidget):
         self.plot.setLabel("left", "gradient norm")
         self.plot.setLabel("bottom", "step")
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", verSpacing=-6)
-        self.message = QLabel(NO_NORMS, self)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self._stack = QStackedWidget(self)
-        self._stack.addWidget(self.message)
-        self._stack.addWidget(self.view)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._stack)
+        self.message, self._stack = message_or_plot(self, self.view, NO_NORMS)
         self._timer = RefreshTimer(self, self.refresh, refresh_hz)
         self._apply_palette()
 
