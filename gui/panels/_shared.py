@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from PySide6.QtCore import QObject, QSignalBlocker, Qt
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QSizePolicy, QTableWidget, QWidget
 
 
@@ -73,3 +74,20 @@ def read_only_table(parent: QWidget, rows: int, columns: int) -> QTableWidget:
     t.setAlternatingRowColors(True)
     t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return t
+
+
+@contextmanager
+def filled_shapes(size: int, colour: QColor, ratio: float = 2.0):
+    """A transparent `size`×`size` pixmap (sharp on high-DPI screens) and a painter that
+    fills shapes with `colour`, no outline: `with filled_shapes(16, c) as (pm, p): p.drawEllipse(...)`."""
+    pm = QPixmap(int(size * ratio), int(size * ratio))
+    pm.setDevicePixelRatio(ratio)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(colour)
+    try:
+        yield pm, p
+    finally:
+        p.end()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QIcon, QPalette
+
+from .._shared import filled_shapes
 
 # (light theme, dark theme): dark shades are lighter so they stand out on a dark base
 _COLOURS = {
@@ -27,16 +29,8 @@ def status_colour(status: str, dark: bool) -> QColor:
 
 
 def dot_icon(colour: QColor, size: int = 12) -> QIcon:
-    ratio = 2.0
-    pm = QPixmap(int(size * ratio), int(size * ratio))
-    pm.setDevicePixelRatio(ratio)
-    pm.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(colour)
-    p.drawEllipse(QRectF(size * 0.15, size * 0.15, size * 0.7, size * 0.7))
-    p.end()
+    with filled_shapes(size, colour) as (pm, p):
+        p.drawEllipse(QRectF(size * 0.15, size * 0.15, size * 0.7, size * 0.7))
     icon = QIcon(pm)
     icon.addPixmap(pm, QIcon.Mode.Selected)  # the status colour stays true on a selected row
     return icon

@@ -3,23 +3,22 @@ are dark-on-dark in a dark theme)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QIcon, QPolygonF
+
+from .._shared import filled_shapes
 
 SIZE = 16
 
 
 def media_icon(name: str, colour: QColor, size: int = SIZE) -> QIcon:
     """One of first, previous, play, pause, next, last."""
-    ratio = 2.0
-    pm = QPixmap(int(size * ratio), int(size * ratio))
-    pm.setDevicePixelRatio(ratio)
-    pm.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(colour)
-    s = float(size)
+    with filled_shapes(size, colour) as (pm, p):
+        _draw_media(p, name, float(size))
+    return QIcon(pm)
+
+
+def _draw_media(p, name: str, s: float) -> None:
     top, bottom, mid = s * 0.2, s * 0.8, s * 0.5
 
     def right(x0: float, x1: float) -> None:
@@ -50,5 +49,3 @@ def media_icon(name: str, colour: QColor, size: int = SIZE) -> QIcon:
         bar(s * 0.1)
         left(s * 0.23, s * 0.58)
         left(s * 0.55, s * 0.9)
-    p.end()
-    return QIcon(pm)
