@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .accuracy import PendingAccuracy, batch_accuracy
 from .config import LOSSES, OPTIMIZERS, TrainConfig, resolve_device
+from .grad_norms import LayerGradNorms
 
 
 class Diverged(RuntimeError):
@@ -31,17 +32,36 @@ class Diverged(RuntimeError):
         self.step, self.loss = step, loss
 
 
-@dataclass
 class StepMetrics:
-    step: int
-    epoch: int
-    loss: float
-    accuracy: float | None = None
-    val_loss: float | None = None  # at the last step of each epoch
-    val_accuracy: float | None = None
-    lr: float | None = None
-    end_of_epoch: bool = False
-    grad_norms: dict[str, float] | None = field(default=None, repr=False)
+    """One optimizer step's numbers. The training accuracy may still be waiting as tensors
+    (see `accuracy.PendingAccuracy`): reading it works it out, with the other waiting steps."""
+
+    __slots__ = ("step", "epoch", "loss", "_accuracy", "_pending", "val_loss", "val_accuracy", "lr",
+                 "end_of_epoch", "grad_norms")
+
+    def __init__(self, step: int, epoch: int, loss: float, accuracy: float | None = None, *,
+                 val_loss: float | None = None, val_accuracy: float | None = None, lr: float | None = None,
+                 end_of_epoch: bool = False, grad_norms: dict[str, float] | None = None):
+        self.step, self.epoch, self.loss = step, epoch, loss
+        self._accuracy, self._pending = accuracy, None
+        self.val_loss, self.val_accuracy = val_loss, val_accuracy  # at the last step of each epoch
+        self.lr = lr
+        self.end_of_epoch = end_of_epoch
+        self.grad_norms = grad_norms
+
+    @property
+    def accuracy(self) -> float | None:
+        if self._pending is not None:
+            self._pending.resolve()
+        return self._accuracy
+
+    @accuracy.setter
+    def accuracy(self, value: float | None) -> None:
+        self._accuracy, self._pending = value, None
+
+    def __repr__(self) -> str:
+        return (f"StepMetrics(step={self.step}, epoch={self.epoch}, loss={self.loss}, accuracy={self.accuracy}, "
+                f"val_loss={self.val_loss}, val_accuracy={self.val_accuracy}, lr={self.lr})")
 
     def values(self) -> dict[str, float | None]:
         """The scalar metrics by name, as the run store and the curves keep them."""
@@ -51,15 +71,6 @@ class StepMetrics:
         for layer, norm in (self.grad_norms or {}).items():
             out[f"grad_norm/{layer}"] = norm
         return out
-
-
-def _accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float | None:
-    if outputs.dim() == 2 and targets.dim() == 1 and not targets.is_floating_point():
-        return float((outputs.argmax(1) == targets).float().mean())
-    if outputs.shape == targets.shape and outputs.dim() <= 2 and targets.is_floating_point() \
-            and bool(((targets == 0) | (targets == 1)).all()):
-        return float(((outputs > 0).float() == targets).float().mean())  # binary logits (BCE)
-    return None
 
 
 def check_shapes(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: torch.device) -> None:
@@ -110,6 +121,8 @@ class Trainer:
         self.grad_norms_every = 0  # 0: never; else every N steps (one norm per layer)
         self.record_next: Callable | None = None  # a context manager factory wrapped around the next step
         self.step_lock = nullcontext()  # held during each step, so other threads can read a consistent model
+        self._grad_norms: LayerGradNorms | None = None
+        self._accuracies = PendingAccuracy()  # resolved together, when first read
 
     def _maybe_data_parallel(self, model: nn.Module) -> nn.Module:
         if self.config.extra.get("data_parallel") and self.device.type == "cuda" and torch.cuda.device_count() > 1:
@@ -170,12 +183,12 @@ class Trainer:
             loss.backward()
             norms = None
             if self.grad_norms_every and self.step % self.grad_norms_every == 0:
-                from .grad_norms import layer_grad_norms
-
-                norms = layer_grad_norms(self.model)
+                if self._grad_norms is None:
+                    self._grad_norms = LayerGradNorms(self.model)
+                norms = self._grad_norms.read()
             optimizer.step()
-        metrics = StepMetrics(self.step, self.epoch, value, _accuracy(outputs.detach(), labels),
-                              lr=optimizer.param_groups[0]["lr"], grad_norms=norms)
+        metrics = StepMetrics(self.step, self.epoch, value, lr=optimizer.param_groups[0]["lr"], grad_norms=norms)
+        self._accuracies.add(metrics, outputs, labels)
         self.step += 1
         return metrics
 
@@ -215,7 +228,7 @@ def evaluate(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: t
         x, y = x.to(device), y.to(device)
         out = model(x)
         total += float(loss_fn(out, y)) * len(x)
-        acc = _accuracy(out, y)
+        acc = batch_accuracy(out, y)
         accurate = accurate and acc is not None
         correct += int(round((acc or 0) * len(x)))
         seen += len(x)

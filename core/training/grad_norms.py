@@ -33,18 +33,28 @@ def _norms(grads: list[torch.Tensor]) -> list[float]:
     return result
 
 
-def layer_grad_norms(model: nn.Module) -> dict[str, float]:
-    """{module name: L2 norm of all its own parameters' gradients together}, for every module
-    that owns parameters directly ("layers.0", "fc"; the model itself is "model").
-    Parameters without a gradient are skipped; a module with none is left out."""
-    owners: list[str] = []
-    grads: list[torch.Tensor] = []
-    for name, module in model.named_modules():
-        for param in module.parameters(recurse=False):
+class LayerGradNorms:
+    """Reads {module name: L2 norm of all its own parameters' gradients together} after each
+    backward, for every module that owns parameters directly ("layers.0", "fc"; the model
+    itself is "model"). Which module owns which parameter is worked out once, not per read."""
+
+    def __init__(self, model: nn.Module):
+        self.owned = [(name or ROOT_NAME, param)
+                      for name, module in model.named_modules() for param in module.parameters(recurse=False)]
+
+    def read(self) -> dict[str, float]:
+        """Parameters without a gradient are skipped; a module with none is left out."""
+        owners, grads = [], []
+        for owner, param in self.owned:
             if param.grad is not None:
-                owners.append(name or ROOT_NAME)
+                owners.append(owner)
                 grads.append(param.grad.detach())
-    squares: dict[str, float] = {}
-    for owner, norm in zip(owners, _norms(grads)):
-        squares[owner] = squares.get(owner, 0.0) + norm * norm
-    return {owner: math.sqrt(total) for owner, total in squares.items()}
+        squares: dict[str, float] = {}
+        for owner, norm in zip(owners, _norms(grads)):
+            squares[owner] = squares.get(owner, 0.0) + norm * norm
+        return {owner: math.sqrt(total) for owner, total in squares.items()}
+
+
+def layer_grad_norms(model: nn.Module) -> dict[str, float]:
+    """The per-layer gradient norms of `model` now (see `LayerGradNorms`)."""
+    return LayerGradNorms(model).read()

@@ -64,7 +64,7 @@ class TrainingJob:
     def __init__(self, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None, config: TrainConfig,
                  *, store=None, run_name: str = "", run_config: dict | None = None, series=None,
                  resume_from: str | None = None, grad_norms_every: int = 10, checkpoint_every_epoch: bool = True,
-                 checkpoint_every_s: float = 60.0,
+                 checkpoint_every_s: float = 60.0, publish_every_s: float = 0.1,
                  probe: Callable[[nn.Module], Any] | None = None, probe_every_s: float = 0.5,
                  on_state: Callable[[str], None] | None = None, on_step: Callable[[StepMetrics], None] | None = None,
                  wrap: Callable | None = None, device: torch.device | None = None, writer: bool = True):
@@ -80,6 +80,11 @@ class TrainingJob:
         # always when the run ends, however it ends
         self.checkpoint_every_s = checkpoint_every_s
         self._last_checkpoint_at = time.monotonic()
+        # metrics go to the series and the store in batches this often (and at every pause and
+        # ending): per-step hand-overs cost more than the step of a small model
+        self.publish_every_s = publish_every_s
+        self._unpublished: list[StepMetrics] = []
+        self._last_publish = time.monotonic()
         self.probe, self.probe_every_s = probe, probe_every_s
         self.on_state, self.on_step = on_state, on_step
         self.wrap, self.device = wrap, device
@@ -182,14 +187,27 @@ class TrainingJob:
         self.run_id = self.store.start_run(self.run_name, config, machine_info())
 
     def _publish(self, metrics: StepMetrics) -> None:
-        values = metrics.values()
-        values["epoch"] = metrics.epoch
-        if self.series is not None:
-            self.series.append(metrics.step, **values)
-        if self.store is not None:
-            self.store.log(self.run_id, metrics.step, **values)
         if self.on_step is not None:
             self.on_step(metrics)
+        self._unpublished.append(metrics)
+        if metrics.end_of_epoch or time.monotonic() - self._last_publish >= self.publish_every_s:
+            self.publish()
+
+    def publish(self) -> None:
+        """Hand the steps trained since the last call to the series and the store (training thread)."""
+        batch, self._unpublished = self._unpublished, []
+        self._last_publish = time.monotonic()
+        if not batch:
+            return
+        rows = []
+        for metrics in batch:  # the first accuracy read works out the whole batch's
+            values = metrics.values()
+            values["epoch"] = metrics.epoch
+            rows.append((metrics.step, values))
+        if self.series is not None:
+            self.series.extend(rows)
+        if self.store is not None:
+            self.store.log_many(self.run_id, rows)
 
     def _wait_if_paused(self) -> None:
         """Between steps: honour pause, stop and single-step requests."""
@@ -200,6 +218,7 @@ class TrainingJob:
                 self._paused, self._steps_allowed = True, None
             pausing = self._paused and not self._stop
         if pausing:  # outside the condition: the probe takes the model lock
+            self.publish()
             if self.store is not None:
                 self.store.flush()
             self._maybe_probe(force=True)
@@ -253,6 +272,10 @@ class TrainingJob:
         return self.last_checkpoint
 
     def _finish(self, status: str, reason: str | None, checkpoint: str | None = None) -> JobResult:
+        try:
+            self.publish()
+        except Exception as exc:  # the ending is still written down, with what went wrong
+            reason = f"{reason or status}; the last metrics could not be stored: {exc}"
         if self.store is not None and self.run_id is not None:
             self.store.finish(self.run_id, status, reason)
         steps = self.trainer.step if self.trainer is not None else 0

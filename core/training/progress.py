@@ -27,14 +27,13 @@ class ProgressBar:
         if m.val_loss is not None:
             acc = f" val_acc {m.val_accuracy:.3f}" if m.val_accuracy is not None else ""
             self._val = f" | val_loss {m.val_loss:.4f}{acc}"
-        line = self._line(m)
-        now = time.monotonic()
+        now = time.monotonic()  # the line is built only when drawn: it reads the accuracy
         if self.tty and (now - self._last_draw >= self.redraw_seconds or m.end_of_epoch):
             self._last_draw = now
-            self.stream.write("\r" + line + "\x1b[K")
+            self.stream.write("\r" + self._line(m) + "\x1b[K")
             self.stream.flush()
         elif not self.tty and m.end_of_epoch:
-            self.stream.write(line + "\n")
+            self.stream.write(self._line(m) + "\n")
             self.stream.flush()
 
     def _line(self, m: StepMetrics) -> str:

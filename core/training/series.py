@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import fields
 from typing import Iterable
 
 import numpy as np
-
-from .engine import StepMetrics
 
 _START_CAPACITY = 256
 
@@ -165,7 +162,8 @@ class MetricSeries:
         return series
 
 
-STEP_METRICS = tuple(f.name for f in fields(StepMetrics) if f.name != "step")
+# the metrics every step can have, in the order a stored run lists them
+STEP_METRICS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr")
 
 
 def _stored_names(store, run_id: int) -> list[str]:
