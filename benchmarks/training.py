@@ -1,14 +1,19 @@
 """Training speed with everything the app adds, against a plain PyTorch loop, in one run.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/training.py [--repeats 5] [--epochs 3]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/training.py [--repeats 5] [--epochs 20]
 
-"gradstudio" is the TrainingJob as the app runs it: on a worker thread, metrics into a live
-MetricSeries and the SQLite run store (flushed every second), gradient norms every 10 steps,
-a checkpoint at the end, the decision-boundary probe every 0.5 s, while a CurvesWidget and a
-GradNormsPlot (offscreen) redraw from the series at 5 Hz on the main thread.
 "plain" is the seed's loop on the same model, data, device and thread layout, reading
-`loss.item()` each step as any loop that reports its loss does.
-Runs alternate and medians are compared, so machine noise hits both. Target (issue 5):
+`loss.item()` each step as any loop that reports its loss does, on a worker thread while
+this process's Qt event loop idles.
+"gradstudio" is a run as the app makes it: a TrainingRecipe sent to a training process
+started ahead of time (core/training/remote.py), with metrics into the SQLite run store
+(every 0.8 s) and back into a live MetricSeries (every 0.1 s), gradient norms every 10
+steps, a checkpoint at the end, the prediction probe every 0.5 s, while a CurvesWidget, a
+GradNormsPlot and (for 2-D data) the decision-boundary PredictionView redraw at 5 Hz in
+this process. Timed from the start of the run to its "finished" arriving here.
+"in-app thread" is the fallback for models typed into the editor (they cannot be pickled):
+the same TrainingJob on a thread of this process, under the same widgets.
+Runs alternate and medians are compared, so machine noise hits all alike. Target (issue 5):
 ratio >= 0.95 for an MLP on spirals and a small CNN on digits. Also prints the cost of one
 curve refresh at 1,000,000 points against 10,000 (benchmarks/curve_refresh.py).
 """
@@ -28,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import torch  # noqa: E402
+from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -35,10 +41,12 @@ from gradstudio.core.data import LoaderSettings, digits, make_loaders, spirals  
 from gradstudio.core.runs import RunStore  # noqa: E402
 from gradstudio.core.training import TrainConfig  # noqa: E402
 from gradstudio.core.training.engine import make_optimizer  # noqa: E402
-from gradstudio.core.training.job import TrainingJob  # noqa: E402
 from gradstudio.core.training.probe import data_bounds, decision_grid  # noqa: E402
+from gradstudio.core.training.recipe import TrainingRecipe, pickle_recipe  # noqa: E402
+from gradstudio.core.training.remote import RemoteJob, TrainingProcess  # noqa: E402
 from gradstudio.core.training.series import MetricSeries  # noqa: E402
 from gradstudio.gui.training import CurvesWidget, GradNormsPlot  # noqa: E402
+from gradstudio.gui.training.boundary import PredictionView  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -92,52 +100,110 @@ def plain(model, loader, config):
             optimizer.step()
 
 
-def gradstudio(model, loader, config, probe, db: Path, series: MetricSeries):
-    """The job as the app runs it (on the worker thread; the widgets already watch `series`)."""
-    with RunStore(db) as store:
-        job = TrainingJob(model, loader, None, config, store=store, series=series, probe=probe)
-        result = job.run()
-    assert result.status == "completed", result.reason
-    return series
+class LiveWidgets:
+    """The Training tab's plots, redrawing on their own 5 Hz timers; the prediction view is
+    fed from the job's latest probe at 5 Hz, as the tab's poll does."""
+
+    def __init__(self):
+        self.curves, self.norms, self.prediction = CurvesWidget(), GradNormsPlot(), PredictionView()
+        for widget in (self.curves, self.norms, self.prediction):
+            widget.resize(900, 500)
+            widget.show()
+        self.job, self.seen = None, 0
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._poll)
+        self.timer.start(200)
+
+    def watch(self, job, series: MetricSeries, data) -> None:
+        self.curves.set_series(series)
+        self.norms.set_series(series)
+        self.job, self.seen = job, 0
+        if data.x.dim() == 2 and data.x.shape[1] == 2:
+            self.prediction.set_dataset(data.x, data.y, "classification")
+        else:
+            self.prediction.clear()
+
+    def _poll(self) -> None:
+        job = self.job
+        if job is not None and job.probe_version != self.seen and job.latest_probe is not None:
+            self.seen = job.probe_version
+            self.prediction.set_grid(job.latest_probe)
+
+
+def recipe_for(make, args, config, db: Path):
+    model, data, probe = make()
+    settings = LoaderSettings(batch_size=args.batch, validation_fraction=0)
+    return TrainingRecipe(model, data, settings, config, store_path=str(db), run_name="benchmark",
+                          probe=probe), data
+
+
+def in_process(app: QApplication, widgets: LiveWidgets, make, args, config, db: Path, ready: TrainingProcess) -> float:
+    """A run as the app makes it, in a training process that is already waiting."""
+    recipe, data = recipe_for(make, args, config, db)
+    series = MetricSeries()
+    finished = {}
+
+    def on_state(state: str) -> None:
+        if state == "finished":
+            finished["at"] = time.perf_counter()
+    start = time.perf_counter()
+    job = RemoteJob(ready, pickle_recipe(recipe), series=series, on_state=on_state, store_path=recipe.store_path)
+    widgets.watch(job, series, data)
+    job.start()
+    while "at" not in finished:  # what the user waits for (the process then exits on its own)
+        app.processEvents()
+        job.join(0.005)
+    job.join()
+    assert job.result.status == "completed", job.result.reason
+    return finished["at"] - start
+
+
+def in_thread_of_app(app: QApplication, widgets: LiveWidgets, make, args, config, db: Path) -> float:
+    """The fallback: the job on a thread of this process, under the same widgets."""
+    recipe, data = recipe_for(make, args, config, db)
+    series = MetricSeries()
+    with RunStore(db) as store:  # opened here, written by the training thread (as in the app)
+        job = recipe.job(store=store, series=series)
+        widgets.watch(job, series, data)  # widgets are touched on this (the GUI) thread only
+        seconds = in_thread(app, job.run)
+    assert job.result.status == "completed", job.result.reason
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    widgets = [CurvesWidget(), GradNormsPlot()]  # their own timers redraw at 5 Hz
-    for widget in widgets:
-        widget.resize(900, 500)
-        widget.show()
+    widgets = LiveWidgets()
     config = TrainConfig(optimizer="Adam", lr=0.01, epochs=args.epochs, device=args.device)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, batch {args.batch}, "
           f"{args.epochs} epochs, {args.repeats} alternating repeats")
-    print(f"{'case':<22}{'steps':>7}{'plain steps/s':>15}{'gradstudio steps/s':>20}{'ratio':>8}")
+    print(f"{'case':<22}{'steps':>7}{'plain steps/s':>15}{'gradstudio':>12}{'ratio':>7}{'in-app thread':>15}{'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, make in CASES.items():
-            times_plain, times_ours = [], []
+            times = {"plain": [], "process": [], "thread": []}
             steps = 0
-            for r in range(args.repeats + 1):  # the first pair warms up
-                model, data, probe = make()
+            ready = TrainingProcess()  # the app keeps one waiting
+            for r in range(args.repeats + 1):  # the first round warms up
+                ready.wait_ready()  # (not importing torch while anything is measured)
+                model, data, _ = make()
                 loader = make_loaders(data, LoaderSettings(batch_size=args.batch, validation_fraction=0))[0]
                 steps = args.epochs * len(loader)
-                t_plain = in_thread(app, lambda: plain(model, loader, config))
-                model, data, probe = make()
-                loader = make_loaders(data, LoaderSettings(batch_size=args.batch, validation_fraction=0))[0]
-                db = Path(tmp) / f"runs-{r}.sqlite"
-                series = MetricSeries()
-                for widget in widgets:  # on the GUI thread, as in the app
-                    widget.set_series(series)
-                t_ours = in_thread(app, lambda: gradstudio(model, loader, config, probe, db, series))
+                measured = {"plain": in_thread(app, lambda: plain(model, loader, config))}
+                measured["process"] = in_process(app, widgets, make, args, config, Path(tmp) / f"p{r}.sqlite", ready)
+                ready = TrainingProcess()  # as the app does after a run
+                ready.wait_ready()
+                measured["thread"] = in_thread_of_app(app, widgets, make, args, config, Path(tmp) / f"t{r}.sqlite")
                 if r:
-                    times_plain.append(t_plain)
-                    times_ours.append(t_ours)
-            p, o = statistics.median(times_plain), statistics.median(times_ours)
-            print(f"{name:<22}{steps:>7}{steps / p:>15.0f}{steps / o:>20.0f}{p / o:>8.2f}")
+                    for key, value in measured.items():
+                        times[key].append(value)
+            ready.close()
+            p, o, t = (statistics.median(times[k]) for k in ("plain", "process", "thread"))
+            print(f"{name:<22}{steps:>7}{steps / p:>15.0f}{steps / o:>12.0f}{p / o:>7.2f}{steps / t:>15.0f}{p / t:>7.2f}")
     from curve_refresh import measure
 
     small, large = measure(10_000), measure(1_000_000)

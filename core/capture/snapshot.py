@@ -101,6 +101,17 @@ class MemoryBudget:
         self.exhausted = False
         self._lock = threading.Lock()
 
+    # A finished tape travels between processes (training in a separate process sends the
+    # tape of a recorded step): locks cannot be pickled, so each side has its own.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def take(self, nbytes: int) -> bool:
         with self._lock:
             if self.exhausted or self.used + nbytes > self.limit:
@@ -170,6 +181,19 @@ class TensorSnapshot:
             self.values_dropped = True
         self._ref = None
         self._origin = None
+
+    def __getstate__(self) -> dict:
+        """Pickled as values: a reference to a live tensor cannot cross processes."""
+        values = self.values
+        state = {name: getattr(self, name) for name in self.__slots__
+                 if name not in ("__weakref__", "_ref", "_origin") and hasattr(self, name)}
+        state["_values"] = None if values is None else _copy(values)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self._ref = self._origin = None
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def _take_copy(self, values: torch.Tensor) -> None:
         self._values = values
@@ -361,6 +385,13 @@ class SnapshotStore:
         self._new: list[TensorSnapshot] = []  # references not grouped by storage yet
         self._pending: dict = {}  # storage key -> snapshots referencing that storage
         self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        """Snapshots travel on their own (see TensorSnapshot.__getstate__): none are kept here."""
+        return {"budget": self.budget}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["budget"])
 
     def snapshot(self, tensor: torch.Tensor) -> TensorSnapshot:
         """A snapshot of `tensor` as it is now. This runs for every op output and gradient,

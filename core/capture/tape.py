@@ -108,6 +108,18 @@ class Tape:
         self._lock = threading.Lock()
         self._graph_cache = None
 
+    # -- pickling: a finished tape can be sent to another process ----------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_graph_cache"] = None
+        state["error"] = _picklable_error(self.error)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # -- appending (the recorder's side) ---------------------------------------------
     def append(self, event_cls, **fields) -> Event:
         with self._lock:
@@ -155,3 +167,16 @@ class Tape:
         return f"Tape({len(self.events)} events: {parts}; {len(self.nodes)} nodes, {len(self.leaves)} leaves; {state})"
 
     __repr__ = summary
+
+
+def _picklable_error(error: BaseException | None) -> BaseException | None:
+    """The error itself when it pickles, else a RuntimeError that says the same."""
+    if error is None:
+        return None
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")

@@ -41,6 +41,21 @@ class JobResult:
     checkpoint: str | None = None
 
 
+@dataclass
+class Progress:
+    """How far a run has got, for a status line."""
+
+    step: int  # optimizer steps taken
+    epoch: int  # the epoch being trained (0-based; == epochs once done)
+    epochs: int
+    steps_per_epoch: int
+    device: str
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
 def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, _OOM_TYPES) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
 
@@ -67,7 +82,8 @@ class TrainingJob:
                  checkpoint_every_s: float = 60.0, publish_every_s: float = 0.1,
                  probe: Callable[[nn.Module], Any] | None = None, probe_every_s: float = 0.5,
                  on_state: Callable[[str], None] | None = None, on_step: Callable[[StepMetrics], None] | None = None,
-                 wrap: Callable | None = None, device: torch.device | None = None, writer: bool = True):
+                 wrap: Callable | None = None, device: torch.device | None = None, writer: bool = True,
+                 start_paused: bool = False):
         self.model, self.train_loader, self.val_loader, self.config = model, train_loader, val_loader, config
         self.store = store if writer else None  # under torchrun only rank 0 writes
         self.run_name = run_name or f"{type(model).__name__} {time.strftime('%Y-%m-%d %H:%M:%S')}"
@@ -98,8 +114,9 @@ class TrainingJob:
         self.last_checkpoint: str | None = None
         self.lock = threading.RLock()  # held while the model changes; hold it to read the model
         self._cond = threading.Condition()
-        self._paused = False
+        self._paused = start_paused  # e.g. to take a single recorded step first
         self._stop = False
+        self._stop_reason: str | None = None
         self._steps_allowed: int | None = None  # None: run freely; n: n more steps, then pause
         self._record_step = False
         self._last_probe = 0.0
@@ -115,9 +132,11 @@ class TrainingJob:
             self._paused, self._steps_allowed = False, None
             self._cond.notify_all()
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
+        """End the run after the step under way; `reason` replaces "stopped by the user"."""
         with self._cond:
             self._stop = True
+            self._stop_reason = self._stop_reason or reason
             self._cond.notify_all()
 
     def step_once(self, record: bool = True) -> None:
@@ -125,6 +144,13 @@ class TrainingJob:
         with self._cond:
             self._paused, self._steps_allowed, self._record_step = False, 1, record
             self._cond.notify_all()
+
+    def progress(self) -> Progress | None:
+        """Where the run is (None before it has started)."""
+        t = self.trainer
+        if t is None:
+            return None
+        return Progress(t.step, t.epoch, t.config.epochs, len(t.train_loader), str(t.device))
 
     # -- the run (worker thread) -------------------------------------------------------------
     def run(self) -> JobResult:
@@ -153,7 +179,8 @@ class TrainingJob:
                 self._wait_if_paused()
         except _Stop:
             ckpt = self._checkpoint(trainer, "stopped")
-            return self._finish("stopped", f"stopped by the user at step {trainer.step}", ckpt)
+            why = self._stop_reason or "stopped by the user"
+            return self._finish("stopped", f"{why} at step {trainer.step}", ckpt)
         except Diverged as exc:
             ckpt = self._checkpoint_if_finite(trainer, exc.step)
             kept = f"; last good weights kept in {ckpt}" if ckpt else ""

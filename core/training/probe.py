@@ -113,3 +113,9 @@ def fitted_curve(model: nn.Module, xs: np.ndarray, device=None) -> np.ndarray:
         raise ValueError(f"the model's output for {xs.size} points has shape {list(out.shape)}; "
                          f"expected one value per point")
     return out.numpy().reshape(-1)
+
+
+def curve_over(model: nn.Module, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(xs, the model's prediction at each x): the fitted-curve probe, as a picklable function
+    so a run in a separate training process can take it along."""
+    return xs, fitted_curve(model, xs)

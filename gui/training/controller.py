@@ -1,10 +1,17 @@
-"""Runs one TrainingJob at a time on a worker thread and relays its rare transitions
-(started, paused, a step recorded, finished) to the GUI thread as signals. Everything per
-step travels through the job's MetricSeries, which the widgets poll on their own timers.
+"""Runs one training run at a time and relays its rare transitions (started, paused, a step
+recorded, finished) to the GUI thread as signals. Everything per step travels through the
+run's MetricSeries, which the widgets poll on their own timers.
+
+A run trains in a separate process (core/training/remote.py) kept ready in advance: Qt
+keeps Python's interpreter lock while it paints, so plots drawn in the app's process would
+take their painting time out of training. A run whose model or data cannot be pickled (a
+class typed into the editor) trains on a thread of the app's process instead, and
+`in_app_reason` says why. GRADSTUDIO_TRAINING=thread makes every run do so.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +19,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from torch import nn
 
-from gradstudio.core.data import make_loaders
 from gradstudio.core.runs import RunStore
 from gradstudio.core.training.job import JobResult, TrainingJob
+from gradstudio.core.training.recipe import TrainingRecipe, pickle_recipe
+from gradstudio.core.training.remote import RemoteJob, TrainingProcess
 from gradstudio.core.training.series import MetricSeries
 from gradstudio.core.training.settings import TrainingSettings
 
@@ -42,14 +50,17 @@ class TrainingController(QObject):
     sig_finished = Signal(object)
     """The JobResult of the run that ended."""
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, mode: str | None = None):
         super().__init__(parent)
-        self.job: TrainingJob | None = None
+        self.mode = mode or training_mode()
+        self.job: TrainingJob | RemoteJob | None = None
+        self.in_app_reason: str | None = None  # why the current run trains in the app's process
         self.series: MetricSeries | None = None
         self.prepared: Prepared | None = None
         self.store_path: Path | None = None
         self.store_warning: str | None = None
         self._thread: threading.Thread | None = None
+        self._standby: TrainingProcess | None = None
         self._relay = _Relay()
         self._relay.sig.connect(self._on_job_state)
 
@@ -57,19 +68,46 @@ class TrainingController(QObject):
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, prepared: Prepared, probe=None, resume_from: str | None = None) -> None:
+    def warm_up(self) -> None:
+        """Have a training process ready (it imports torch meanwhile), so Train starts at once."""
+        if self.mode == "process" and (self._standby is None or not self._standby.alive):
+            self._standby = TrainingProcess()
+
+    def _take_standby(self) -> TrainingProcess:
+        self.warm_up()
+        process, self._standby = self._standby, None
+        return process
+
+    def start(self, prepared: Prepared, probe=None, resume_from: str | None = None, paused: bool = False) -> None:
         """Start a run; raises (on this thread) for data or settings that cannot work."""
         if self.running:
             raise RuntimeError("a run is already going: stop it first")
         settings = prepared.settings
-        train_loader, val_loader = make_loaders(prepared.dataset, settings.loader)
+        recipe = TrainingRecipe(prepared.model, prepared.dataset, settings.loader, settings.train,
+                                run_name=prepared.run_name, run_config=prepared.run_config, probe=probe,
+                                resume_from=resume_from, start_paused=paused)
+        loaders = recipe.loaders()  # a bad split or an unloadable dataset is said here, at once
         self.series = MetricSeries()
-        store = self._open_store()
         self.prepared = prepared
-        self.job = TrainingJob(prepared.model, train_loader, val_loader, settings.train, store=store,
-                               run_name=prepared.run_name, run_config=prepared.run_config, series=self.series,
-                               probe=probe, resume_from=resume_from, on_state=self._relay.sig.emit)
-        job = self.job
+        payload, self.in_app_reason = None, None
+        if self.mode == "process":
+            recipe.store_path = self._check_store()
+            try:
+                payload = pickle_recipe(recipe)
+            except ValueError as exc:
+                self.in_app_reason = str(exc)
+        else:
+            self.in_app_reason = "GRADSTUDIO_TRAINING=thread"
+        if payload is not None:
+            job = RemoteJob(self._take_standby(), payload, series=self.series, on_state=self._relay.sig.emit,
+                            store_path=recipe.store_path)
+            self.job = job
+            job.start()
+            self._thread = job.thread
+            return
+        store = self._open_store()
+        job = recipe.job(store=store, series=self.series, on_state=self._relay.sig.emit, loaders=loaders)
+        self.job = job
 
         def work():
             try:
@@ -79,6 +117,14 @@ class TrainingController(QObject):
                     store.close()
         self._thread = threading.Thread(target=work, name="gradstudio-training", daemon=True)
         self._thread.start()
+
+    def _check_store(self) -> str | None:
+        """The run database's path if it can be opened (the training process opens its own)."""
+        store = self._open_store()
+        if store is None:
+            return None
+        store.close()
+        return str(self.store_path)
 
     def _open_store(self) -> RunStore | None:
         """The training thread writes through its own connection (WAL: the Runs panel reads meanwhile)."""
@@ -116,6 +162,9 @@ class TrainingController(QObject):
     def shutdown(self) -> None:
         self.stop()
         self.wait(10)
+        if self._standby is not None:
+            self._standby.close()
+            self._standby = None
 
     def _on_job_state(self, state: str) -> None:
         self.sig_state.emit(state)
@@ -126,3 +175,11 @@ class TrainingController(QObject):
 def describe_result(result: JobResult) -> str:
     text = {"completed": "Completed", "stopped": "Stopped", "diverged": "Diverged", "failed": "Failed"}[result.status]
     return f"{text}: {result.reason}" if result.reason else f"{text} after {result.steps} steps"
+
+
+def training_mode() -> str:
+    """"process" (the default) or "thread", from GRADSTUDIO_TRAINING."""
+    mode = os.environ.get("GRADSTUDIO_TRAINING", "process").strip().lower() or "process"
+    if mode not in ("process", "thread"):
+        raise ValueError(f"GRADSTUDIO_TRAINING: expected process or thread, got {mode!r}")
+    return mode

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from gradstudio.core.data import describe
 from gradstudio.core.training.models import small_mlp_spec
-from gradstudio.core.training.probe import data_bounds, decision_grid, fitted_curve
+from gradstudio.core.training.probe import curve_over, data_bounds, decision_grid
 from gradstudio.core.training.settings import TrainingSettings
 
 from .boundary import PredictionView
@@ -185,13 +185,13 @@ class TrainingView(QWidget):
                f"lr {settings.train.lr:g}"
         return Prepared(model, settings, dataset, run_config, name)
 
-    def start(self, resume_from: str | None = None, prepared: Prepared | None = None) -> bool:
+    def start(self, resume_from: str | None = None, prepared: Prepared | None = None, paused: bool = False) -> bool:
         if self.controller.running:
             return False
         try:
             prepared = prepared or self.prepare()
             probe = self._set_up_prediction(prepared)
-            self.controller.start(prepared, probe=probe, resume_from=resume_from or None)
+            self.controller.start(prepared, probe=probe, resume_from=resume_from or None, paused=paused)
         except Exception as exc:  # settings, data, model: said in words, nothing lost
             self._show_status(f"Cannot start: {exc}", error=True)
             return False
@@ -200,6 +200,9 @@ class TrainingView(QWidget):
         self.curves.set_series(self.controller.series)
         self.grad_norms.set_series(self.controller.series)
         warning = self.controller.store_warning
+        reason = self.controller.in_app_reason if self.controller.mode == "process" else None
+        self.status.setToolTip(f"Training in the app's process: {reason}. Live plots take their drawing time "
+                               "out of training there." if reason else "Training in a separate process.")
         self._show_status(warning or "Starting…", error=bool(warning))
         self.poll.start()
         self._update_buttons("running")
@@ -247,8 +250,7 @@ class TrainingView(QWidget):
             self.prediction_stack.setCurrentWidget(self.prediction)
             lo, hi = float(x.min()), float(x.max())
             pad = (hi - lo) * 0.05
-            xs = np.linspace(lo - pad, hi + pad, 200)
-            return lambda model: (xs, fitted_curve(model, xs))
+            return partial(curve_over, xs=np.linspace(lo - pad, hi + pad, 200))
         self.prediction.clear()
         self.prediction_stack.setCurrentWidget(self.no_prediction)
         return None
@@ -265,10 +267,8 @@ class TrainingView(QWidget):
 
     def step(self) -> None:
         """One recorded batch: starts a paused run first if none is going."""
-        if not self.controller.running:
-            if not self.start():
-                return
-            self.controller.pause()
+        if not self.controller.running and not self.start(paused=True):
+            return
         self.controller.step(record=True)
 
     # -- observing ---------------------------------------------------------------------
@@ -287,6 +287,7 @@ class TrainingView(QWidget):
         self._show_status(describe_result(result), error=result.status in ("failed", "diverged"))
         self._update_buttons("finished")
         self.sig_run_finished.emit(result)
+        self.controller.warm_up()  # the next run's process, while the user looks at this one
 
     def _poll(self) -> None:
         job = self.controller.job
@@ -298,16 +299,17 @@ class TrainingView(QWidget):
                 self.prediction.set_grid(job.latest_probe)
             elif self._task == "regression":
                 self.prediction.set_curve(*job.latest_probe)
-        if job.state in ("running", "paused") and job.trainer is not None:
-            t = job.trainer
-            total = t.config.epochs * len(t.train_loader)
-            rate = t.step / max(time.monotonic() - self._started_at, 1e-9)
+        progress = job.progress()
+        if job.state in ("running", "paused") and progress is not None:
+            p = progress
+            rate = p.step / max(time.monotonic() - self._started_at, 1e-9)
             series = self.controller.series
             loss = series.arrays("loss")[1] if series is not None and "loss" in series else []
             last = f" · loss {loss[-1]:.4f}" if len(loss) else ""
             word = "Paused" if job.state == "paused" else "Training"
-            self._show_status(f"{word} on {t.device} · epoch {min(t.epoch + 1, t.config.epochs)}/{t.config.epochs} · "
-                              f"step {t.step}/{total}{last} · {rate:.0f} steps/s")
+            where = " (in the app's process)" if self.controller.in_app_reason and self.controller.mode == "process" else ""
+            self._show_status(f"{word} on {p.device}{where} · epoch {min(p.epoch + 1, p.epochs)}/{p.epochs} · "
+                              f"step {p.step}/{p.total_steps}{last} · {rate:.0f} steps/s")
 
     def _update_buttons(self, state: str) -> None:
         going = state in ("running", "paused", "recorded")
@@ -321,6 +323,11 @@ class TrainingView(QWidget):
     def _show_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet("color: #c62828" if error else "")
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self.controller.running:
+            self.controller.warm_up()  # torch imports in the training process while the user sets up
 
     def shutdown(self) -> None:
         self.poll.stop()

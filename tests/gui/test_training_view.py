@@ -25,7 +25,12 @@ def wait_finished(qtbot, tv, timeout=60_000):
     qtbot.waitUntil(lambda: not tv.controller.running and tv.start_button.isEnabled(), timeout=timeout)
 
 
-def test_a_short_run_fills_the_curves_and_the_decision_boundary_and_is_stored(qtbot, window):
+BOTH_MODES = pytest.mark.parametrize("mode", ["process", "thread"])
+
+
+@BOTH_MODES
+def test_a_short_run_fills_the_curves_and_the_decision_boundary_and_is_stored(qtbot, window, mode):
+    window.training_view.controller.mode = mode
     window.show_view("training")
     tv = window.training_view
     assert not window.timeline_dock.isVisible()  # the graph's docks make room
@@ -51,7 +56,9 @@ def test_a_short_run_fills_the_curves_and_the_decision_boundary_and_is_stored(qt
     assert window.timeline_dock.isVisible()
 
 
-def test_pause_then_step_records_one_batch_and_shows_its_graph(qtbot, window):
+@BOTH_MODES
+def test_pause_then_step_records_one_batch_and_shows_its_graph(qtbot, window, mode):
+    window.training_view.controller.mode = mode
     window.show_view("training")
     tv = window.training_view
     choose(tv, "spirals", epochs=500)
@@ -211,9 +218,11 @@ w = torch.ones(1, requires_grad=True)
 '''
 
 
-def test_a_dataset_class_from_the_script_trains(qtbot, window):
+@BOTH_MODES
+def test_a_dataset_class_from_the_script_trains(qtbot, window, mode):
     from .conftest import run_and_wait
 
+    window.training_view.controller.mode = mode
     window.open_source(USER_DATASET, "<editor>")
     run_and_wait(qtbot, window)
     tv = window.training_view
@@ -226,3 +235,6 @@ def test_a_dataset_class_from_the_script_trains(qtbot, window):
     wait_finished(qtbot, tv)
     assert tv.status.text().startswith("Completed")
     assert tv.controller.prepared.run_config["dataset"]["options"]["class_name"] == "Squares"
+    if mode == "process":  # the class lives in the script, so the run stays in the app, and says why
+        assert "the dataset (Squares, or a class it uses) is defined in the script" in tv.controller.in_app_reason
+        assert "Training in the app's process" in tv.status.toolTip()
