@@ -201,9 +201,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Everything is written (the run store is closed, checkpoints are files): skip the
-    # interpreter's teardown of torch, half a second, and of the thread still reading stdin.
-    os._exit(code)
+    sys.exit(main())

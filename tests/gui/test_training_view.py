@@ -117,8 +117,10 @@ def test_csv_columns_are_offered_and_trained_on(qtbot, window, tmp_path, monkeyp
     assert tv.status.text().startswith("Completed")
 
 
-def test_runs_panel_lists_the_run_and_resumes_it_from_its_checkpoint(qtbot, window, monkeypatch):
+@BOTH_MODES
+def test_runs_panel_lists_the_run_and_resumes_it_from_its_checkpoint(qtbot, window, monkeypatch, mode):
     tv = window.training_view
+    tv.controller.mode = mode
     choose(tv, "moons", epochs=200)
     tv.start()
     qtbot.waitUntil(lambda: tv.controller.series is not None and tv.controller.series.count("loss") > 20,
