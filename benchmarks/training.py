@@ -11,8 +11,8 @@ started ahead of time (core/training/remote.py), with metrics into the SQLite ru
 steps, a checkpoint at the end, the prediction probe every 0.5 s, while a CurvesWidget, a
 GradNormsPlot and (for 2-D data) the decision-boundary PredictionView redraw at 5 Hz in
 this process. Timed from the start of the run to its "finished" arriving here.
-"in-app thread" is the fallback for models typed into the editor (they cannot be pickled):
-the same TrainingJob on a thread of this process, under the same widgets.
+"in-app thread" is the fallback for a model no pickle can take (an open file, a weak
+reference): the same TrainingJob on a thread of this process, under the same widgets.
 Runs alternate and medians are compared, so machine noise hits all alike. Target (issue 5):
 ratio >= 0.95 for an MLP on spirals and a small CNN on digits. Also prints the cost of one
 curve refresh at 1,000,000 points against 10,000 (benchmarks/curve_refresh.py).

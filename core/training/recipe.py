@@ -1,12 +1,14 @@
 """A run described as data: model, dataset, loader and training settings, where to store it.
 
-The app builds one on the GUI thread (so a bad setting is reported at once) and hands it
-either to a TrainingJob on a thread of its own process or, pickled, to a separate training
-process. The separate process is the default: Qt keeps Python's interpreter lock while it
-paints, so live plots in the same process would slow training down (see
-`benchmarks/README.md`). Something that cannot be pickled (a class typed into the editor,
-which lives in the script's namespace and not in an importable module) keeps the run in the
-app's process, and `separate_process_problem` says why.
+The app builds one on the GUI thread (so a bad setting is reported at once) and hands it,
+pickled, to a separate training process, or to a TrainingJob on a thread of its own
+process when it cannot be pickled. The separate process is the default: Qt keeps Python's
+interpreter lock while it paints, so live plots in the same process would slow training
+down (see `benchmarks/README.md`). Classes typed into the editor live in the script's
+namespace, not in an importable module, so plain pickle cannot name them; cloudpickle sends
+them by value (their code, and the globals they use). What even that cannot pickle (a
+model holding a lock or an open file) keeps the run in the app's process, and
+`pickle_recipe` says why.
 """
 
 from __future__ import annotations
@@ -52,31 +54,22 @@ class TrainingRecipe:
 
 
 def pickle_recipe(recipe: TrainingRecipe) -> bytes:
-    """The recipe as bytes for the training process; raises ValueError naming the part that
-    cannot travel (and why) when it cannot."""
+    """The recipe as bytes for the training process (plain pickle, or cloudpickle for what the
+    script defined); raises ValueError naming the part that cannot travel, and why."""
     try:
         return pickle.dumps(recipe, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as whole:
+    except Exception:  # noqa: BLE001 - pickle raises many kinds; cloudpickle is the second try
+        pass
+    import cloudpickle
+
+    try:
+        return cloudpickle.dumps(recipe, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as whole:  # noqa: BLE001 - find the part to name
         for f in fields(recipe):
             try:
-                pickle.dumps(getattr(recipe, f.name), protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:
-                raise ValueError(_explain(f.name, getattr(recipe, f.name), exc)) from exc
+                cloudpickle.dumps(getattr(recipe, f.name), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001
+                part = PARTS.get(f.name, f.name)
+                raise ValueError(f"the {part} ({type(getattr(recipe, f.name)).__name__}) cannot be pickled: "
+                                 f"{exc}") from exc
         raise ValueError(f"the run cannot be sent to a training process: {whole}") from whole
-
-
-def separate_process_problem(recipe: TrainingRecipe) -> str | None:
-    """None when the recipe can go to a training process, else why not, in words."""
-    try:
-        pickle_recipe(recipe)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def _explain(name: str, value: object, exc: Exception) -> str:
-    part = PARTS.get(name, name)
-    cls = type(value)
-    if cls.__module__ == "__main__" or "__main__" in str(exc):
-        return f"the {part} ({cls.__name__}, or a class it uses) is defined in the script, not in an importable module"
-    return f"the {part} cannot be pickled: {exc}"

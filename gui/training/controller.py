@@ -4,9 +4,9 @@ run's MetricSeries, which the widgets poll on their own timers.
 
 A run trains in a separate process (core/training/remote.py) kept ready in advance: Qt
 keeps Python's interpreter lock while it paints, so plots drawn in the app's process would
-take their painting time out of training. A run whose model or data cannot be pickled (a
-class typed into the editor) trains on a thread of the app's process instead, and
-`in_app_reason` says why. GRADSTUDIO_TRAINING=thread makes every run do so.
+take their painting time out of training. A run whose model or data cannot be pickled (even
+by value, as classes typed into the editor are) trains on a thread of the app's process
+instead, and `in_app_reason` says why. GRADSTUDIO_TRAINING=thread makes every run do so.
 """
 
 from __future__ import annotations

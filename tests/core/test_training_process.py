@@ -4,6 +4,7 @@ numbers as on a thread, control from the app, and every way the process can go a
 import os
 import signal
 import sqlite3
+import threading
 import time
 from functools import partial
 
@@ -129,12 +130,61 @@ def test_a_run_the_process_cannot_set_up_fails_with_the_cause(tmp_path):
     assert "validation" in job.result.reason and states == ["finished"]
 
 
-def test_a_model_defined_in_a_script_cannot_travel_and_the_reason_names_it(tmp_path):
-    namespace = {"__name__": "__main__", "nn": nn}
-    exec("class Power(nn.Module):\n    def forward(self, x):\n        return x ** 2\n", namespace)
+POWER_NET = """
+import torch
+from torch import nn
+
+SCALE = 0.5
+
+
+def squash(x):
+    return torch.tanh(x) * SCALE
+
+
+class Power(nn.Module):
+    def __init__(self, exponent):
+        super().__init__()
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x ** self.exponent
+
+
+class PowerNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(2, 8)
+        self.power = Power(2)
+        self.out = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.inp(x)
+        for _ in range(2):  # Python control flow, as in the seed's examples
+            h = squash(self.power(h))
+        return self.out(h)
+"""
+
+
+def test_a_model_typed_into_the_editor_trains_in_the_process_with_its_helpers(tmp_path):
+    namespace = {"__name__": "__main__"}
+    exec(compile(POWER_NET, "<editor>", "exec"), namespace)  # as the app runs the editor's script
     r = recipe(tmp_path)
-    r.model = namespace["Power"]()
-    with pytest.raises(ValueError, match=r"the model \(Power, or a class it uses\) is defined in the script"):
+    torch.manual_seed(0)
+    r.model = namespace["PowerNet"]()
+    job, series, _ = start(r)
+    job.join(120)
+    assert job.result.status == "completed", job.result.reason
+    local = MetricSeries()
+    torch.manual_seed(0)
+    r.model = namespace["PowerNet"]()
+    r.job(series=local).run()
+    assert local.arrays("loss")[1] == pytest.approx(series.arrays("loss")[1], rel=1e-5)
+
+
+def test_what_cannot_be_pickled_keeps_the_run_in_the_app_and_the_reason_names_the_part(tmp_path):
+    r = recipe(tmp_path)
+    r.model.lock = threading.Lock()  # a model holding a lock cannot go anywhere
+    with pytest.raises(ValueError, match=r"the model \(Sequential\) cannot be pickled: .*lock"):
         pickle_recipe(r)
 
 

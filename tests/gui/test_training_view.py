@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gradstudio.core.runs import RunStore
+from gradstudio.core.training.remote import RemoteJob
 
 
 def choose(tv, dataset, epochs=3, **values):
@@ -237,6 +238,35 @@ def test_a_dataset_class_from_the_script_trains(qtbot, window, mode):
     wait_finished(qtbot, tv)
     assert tv.status.text().startswith("Completed")
     assert tv.controller.prepared.run_config["dataset"]["options"]["class_name"] == "Squares"
-    if mode == "process":  # the class lives in the script, so the run stays in the app, and says why
-        assert "the dataset (Squares, or a class it uses) is defined in the script" in tv.controller.in_app_reason
-        assert "Training in the app's process" in tv.status.toolTip()
+    if mode == "process":  # the class lives in the script: sent by value, it trains in the process too
+        assert tv.controller.in_app_reason is None and isinstance(tv.controller.job, RemoteJob)
+        assert tv.status.toolTip() == "Training in a separate process."
+
+
+UNPICKLABLE_MODEL = '''import weakref
+
+import torch
+from torch import nn
+
+net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+net.owner = weakref.ref(net)  # copies fine, but no pickle can take it to another process
+net(torch.randn(4, 2)).sum().backward()
+'''
+
+
+def test_a_model_no_pickle_can_take_trains_in_the_app_and_says_why(qtbot, window):
+    from .conftest import run_and_wait
+
+    tv = window.training_view
+    tv.controller.mode = "process"
+    window.open_source(UNPICKLABLE_MODEL, "<editor>")
+    run_and_wait(qtbot, window)
+    window.show_view("training")
+    choose(tv, "spirals", epochs=2)
+    tv.form.model_choice.setCurrentIndex(tv.form.model_choice.findData("script:net"))
+    assert tv.start()
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Completed")
+    reason = tv.controller.in_app_reason
+    assert reason.startswith("the model (Sequential) cannot be pickled") and "weakref" in reason
+    assert tv.status.toolTip().startswith("Training in the app's process: the model (Sequential)")
