@@ -88,8 +88,10 @@ def test_a_missing_csv_file_is_said_and_nothing_starts(qtbot, window, tmp_path):
     assert tv.start_button.isEnabled() and not tv.controller.running
 
 
-def test_a_diverging_run_says_so_with_advice(qtbot, window):
+@BOTH_MODES
+def test_a_diverging_run_says_so_with_advice(qtbot, window, mode):
     tv = window.training_view
+    tv.controller.mode = mode
     choose(tv, "sine", epochs=200, lr=50.0, optimizer="SGD")
     tv.start()
     wait_finished(qtbot, tv)
@@ -270,3 +272,20 @@ def test_a_model_no_pickle_can_take_trains_in_the_app_and_says_why(qtbot, window
     reason = tv.controller.in_app_reason
     assert reason.startswith("the model (Sequential) cannot be pickled") and "weakref" in reason
     assert tv.status.toolTip().startswith("Training in the app's process: the model (Sequential)")
+
+
+def test_closing_the_window_mid_run_stops_the_training_process_and_stores_the_run(qtbot, window):
+    tv = window.training_view
+    tv.controller.mode = "process"
+    window.show_view("training")
+    choose(tv, "spirals", epochs=5000)
+    assert tv.start()
+    qtbot.waitUntil(lambda: tv.controller.series.count("loss") > 10, timeout=60_000)
+    process = tv.controller.job.process
+    window.close()  # the app's shutdown: stop, wait for the ending to be stored
+    assert not tv.controller.running and tv.controller.job.result.status == "stopped"
+    with RunStore(os.environ["GRADSTUDIO_RUNS_DB"]) as store:
+        (run,) = store.runs()
+        assert run.status == "stopped" and run.reason.startswith("stopped by the user at step")
+        assert store.checkpoints(run.id)  # the weights it had reached are kept
+    process.popen.wait(30)  # and the process is gone
