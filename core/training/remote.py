@@ -184,6 +184,8 @@ class RemoteJob:
             code = None
         where = f" (exit code {code})" if code is not None else ""
         reason = f"the training process stopped unexpectedly{where}: {type(exc).__name__}: {exc}".rstrip(": ")
+        if self.state == "ready":  # it never started the run: its own error is on the app's stderr
+            reason += "; GRADSTUDIO_TRAINING=thread trains inside the app instead"
         if self.run_id is not None and self.store_path:
             from ..runs import RunStore
 

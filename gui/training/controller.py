@@ -61,6 +61,7 @@ class TrainingController(QObject):
         self.store_warning: str | None = None
         self._thread: threading.Thread | None = None
         self._standby: TrainingProcess | None = None
+        self._spawn_error: OSError | None = None
         self._relay = _Relay()
         self._relay.sig.connect(self._on_job_state)
 
@@ -69,11 +70,15 @@ class TrainingController(QObject):
         return self._thread is not None and self._thread.is_alive()
 
     def warm_up(self) -> None:
-        """Have a training process ready (it imports torch meanwhile), so Train starts at once."""
+        """Have a training process ready (it imports torch meanwhile), so Train starts at once.
+        If none can be started, runs train in the app's process (`start` says why)."""
         if self.mode == "process" and (self._standby is None or not self._standby.alive):
-            self._standby = TrainingProcess()
+            try:
+                self._standby = TrainingProcess()
+            except OSError as exc:
+                self._standby, self._spawn_error = None, exc
 
-    def _take_standby(self) -> TrainingProcess:
+    def _take_standby(self) -> TrainingProcess | None:
         self.warm_up()
         process, self._standby = self._standby, None
         return process
@@ -98,8 +103,11 @@ class TrainingController(QObject):
                 self.in_app_reason = str(exc)
         else:
             self.in_app_reason = "GRADSTUDIO_TRAINING=thread"
-        if payload is not None:
-            job = RemoteJob(self._take_standby(), payload, series=self.series, on_state=self._relay.sig.emit,
+        process = self._take_standby() if payload is not None else None
+        if payload is not None and process is None:
+            self.in_app_reason = f"no training process could be started ({self._spawn_error})"
+        if process is not None:
+            job = RemoteJob(process, payload, series=self.series, on_state=self._relay.sig.emit,
                             store_path=recipe.store_path)
             self.job = job
             job.start()

@@ -289,3 +289,18 @@ def test_closing_the_window_mid_run_stops_the_training_process_and_stores_the_ru
         assert run.status == "stopped" and run.reason.startswith("stopped by the user at step")
         assert store.checkpoints(run.id)  # the weights it had reached are kept
     process.popen.wait(30)  # and the process is gone
+
+
+def test_when_no_training_process_can_start_the_run_trains_in_the_app(qtbot, window, monkeypatch):
+    from gradstudio.core.training import remote
+
+    monkeypatch.setattr(remote.sys, "executable", "/nonexistent/python3")
+    tv = window.training_view
+    tv.controller.mode = "process"
+    window.show_view("training")  # the tab asks for a process ahead of time: it cannot start
+    choose(tv, "moons", epochs=1)
+    assert tv.start()
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Completed")
+    assert tv.controller.in_app_reason.startswith("no training process could be started")
+    assert "/nonexistent/python3" in tv.controller.in_app_reason
