@@ -126,8 +126,8 @@ class RemoteJob:
                 return
             try:
                 self._conn.send_bytes(pickle.dumps(message))
-            except OSError:
-                pass  # the process is gone: the link thread reports how the run ended
+            except OSError:  # the process is gone: the link thread reports how the run ended
+                return
 
     # -- the link (its own thread) -----------------------------------------------------
     def _serve(self) -> None:
