@@ -16,6 +16,7 @@ import threading
 import torch
 from torch.overrides import TorchFunctionMode
 
+from ..gcpause import relax_gc, restore_gc
 from . import autograd_nodes as an
 from .backward_hooks import BackwardHooks
 from .cancel import RunCancelled
@@ -611,6 +612,7 @@ class record:
             rec.abort()
             raise
         self._rec = rec
+        relax_gc()  # the tape's many objects all stay alive: scanning them finds nothing
         return self.tape
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -618,7 +620,10 @@ class record:
         if isinstance(exc, SystemExit) and exc.code in (None, 0):
             exc = None  # a script that ends with sys.exit(0) finished normally
         if rec is not None:
-            rec.stop(exc)
+            try:
+                rec.stop(exc)
+            finally:
+                restore_gc()
         return False  # never swallow the user's exception
 
 

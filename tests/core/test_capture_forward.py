@@ -1,5 +1,6 @@
 """Forward recording: one event per torch call, the nodes it made, where it ran."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -202,3 +203,16 @@ def test_metadata_queries_are_not_events():
         n = x.shape[0] + x.size(1) + x.dim()
         y = x * n
     assert [e.op for e in calls(tape)] == ["mul"]
+
+
+def test_recording_slows_garbage_collection_only_while_it_runs_also_when_the_code_raises():
+    import gc
+
+    before = gc.get_threshold()
+    with record() as tape:
+        assert gc.get_threshold()[0] >= 100_000  # the tape's objects all stay alive
+        torch.ones(2, requires_grad=True).sum()
+    assert gc.get_threshold() == before and tape.events
+    with pytest.raises(ZeroDivisionError), record():
+        1 / 0
+    assert gc.get_threshold() == before
