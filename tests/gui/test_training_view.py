@@ -304,3 +304,19 @@ def test_when_no_training_process_can_start_the_run_trains_in_the_app(qtbot, win
     assert tv.status.text().startswith("Completed")
     assert tv.controller.in_app_reason.startswith("no training process could be started")
     assert "/nonexistent/python3" in tv.controller.in_app_reason
+
+
+@BOTH_MODES
+def test_step_with_no_run_going_starts_one_paused_and_records_its_first_batch(qtbot, window, mode):
+    tv = window.training_view
+    tv.controller.mode = mode
+    window.show_view("training")
+    choose(tv, "moons", epochs=50)
+    with qtbot.waitSignal(tv.sig_tape, timeout=60_000):
+        qtbot.mouseClick(tv.step_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: tv.pause_button.text() == "Resume", timeout=30_000)
+    assert tv.controller.series.count("loss") == 1  # exactly the one batch, then paused
+    assert window.session.graph.nodes
+    tv.controller.stop()
+    wait_finished(qtbot, tv)
+    assert tv.status.text().startswith("Stopped") and "at step 1" in tv.status.text()
