@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import deque
 from functools import partial
 
 import numpy as np
@@ -52,7 +53,7 @@ class TrainingView(QWidget):
         self.session = session
         self.builder_document = builder_document
         self.controller = TrainingController(self)
-        self._started_at = 0.0
+        self._rate_samples: deque[tuple[float, int]] = deque()  # (time, step) over the last seconds
         self._probe_seen = 0
         self._task: str | None = None
 
@@ -195,7 +196,7 @@ class TrainingView(QWidget):
         except Exception as exc:  # settings, data, model: said in words, nothing lost
             self._show_status(f"Cannot start: {exc}", error=True)
             return False
-        self._started_at = time.monotonic()
+        self._rate_samples.clear()
         self._probe_seen = 0
         self.curves.set_series(self.controller.series)
         self.grad_norms.set_series(self.controller.series)
@@ -302,7 +303,7 @@ class TrainingView(QWidget):
         progress = job.progress()
         if job.state in ("running", "paused") and progress is not None:
             p = progress
-            rate = p.step / max(time.monotonic() - self._started_at, 1e-9)
+            rate = self._rate(p.step)
             series = self.controller.series
             loss = series.arrays("loss")[1] if series is not None and "loss" in series else []
             last = f" · loss {loss[-1]:.4f}" if len(loss) else ""
@@ -310,6 +311,17 @@ class TrainingView(QWidget):
             where = " (in the app's process)" if self.controller.in_app_reason and self.controller.mode == "process" else ""
             self._show_status(f"{word} on {p.device}{where} · epoch {min(p.epoch + 1, p.epochs)}/{p.epochs} · "
                               f"step {p.step}/{p.total_steps}{last} · {rate:.0f} steps/s")
+
+    def _rate(self, step: int, window_s: float = 3.0) -> float:
+        """Steps per second over the last few seconds: the speed now, not since Train was
+        pressed (which would count the training process's start and any pause)."""
+        now = time.monotonic()
+        samples = self._rate_samples
+        samples.append((now, step))
+        while len(samples) > 2 and now - samples[1][0] >= window_s:
+            samples.popleft()
+        then, first = samples[0]
+        return (step - first) / (now - then) if now > then else 0.0
 
     def _update_buttons(self, state: str) -> None:
         going = state in ("running", "paused", "recorded")
