@@ -33,6 +33,7 @@ class TrainingProcess:
         self.popen.stdin.write(self.key.hex().encode() + b"\n")
         self.popen.stdin.flush()  # stdin stays open: its end tells the process the app is gone
         self._address = None
+        self._connected = False  # until then it holds no run, and may simply be killed
 
     @property
     def alive(self) -> bool:
@@ -48,12 +49,16 @@ class TrainingProcess:
 
     def connect(self):
         self.wait_ready()
+        self._connected = True
         return Client(self._address, authkey=self.key)
 
     def close(self, timeout: float = 5.0, wait: bool = True) -> None:
         """Tell the process the app is done with it (an idle one exits at once, one that is
         training stops its run and stores it), and kill it if it lingers past `timeout`.
-        Without `wait`, a daemon thread does the waiting."""
+        Without `wait`, a daemon thread does the waiting. One that never got a run is killed:
+        it may still be importing torch, and would only notice the app leaving after that."""
+        if not self._connected and self.alive:
+            self.popen.kill()
         for pipe in (self.popen.stdin, self.popen.stdout):
             try:
                 pipe.close()
