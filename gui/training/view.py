@@ -309,8 +309,11 @@ class TrainingView(QWidget):
             last = f" · loss {loss[-1]:.4f}" if len(loss) else ""
             word = "Paused" if job.state == "paused" else "Training"
             where = " (in the app's process)" if self.controller.in_app_reason and self.controller.mode == "process" else ""
+            # a run database that the app could open but the training process could not
+            warning = getattr(job, "warning", None) or self.controller.store_warning
             self._show_status(f"{word} on {p.device}{where} · epoch {min(p.epoch + 1, p.epochs)}/{p.epochs} · "
-                              f"step {p.step}/{p.total_steps}{last} · {rate:.0f} steps/s")
+                              f"step {p.step}/{p.total_steps}{last} · {rate:.0f} steps/s"
+                              + (f" · {warning}" if warning else ""), error=bool(warning))
 
     def _rate(self, step: int, window_s: float = 3.0) -> float:
         """Steps per second over the last few seconds: the speed now, not since Train was

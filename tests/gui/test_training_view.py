@@ -175,7 +175,9 @@ def _foreign_database(path):
     return path.read_bytes()
 
 
-def test_a_foreign_run_database_is_said_left_untouched_and_training_still_works(qtbot, tmp_path, monkeypatch, settings):
+@BOTH_MODES
+def test_a_foreign_run_database_is_said_left_untouched_and_training_still_works(qtbot, tmp_path, monkeypatch, settings,
+                                                                                 mode):
     from gradstudio.core.project import TrustStore
     from gradstudio.gui.main_window import MainWindow
 
@@ -187,9 +189,12 @@ def test_a_foreign_run_database_is_said_left_untouched_and_training_still_works(
     win.show()
     assert "not a gradstudio run database" in win.runs_panel.error_text()
     tv = win.training_view
-    choose(tv, "xor", epochs=1)
+    tv.controller.mode = mode
+    choose(tv, "xor", epochs=40)
     assert tv.start()
     assert "not being stored" in tv.status.text()
+    qtbot.waitUntil(lambda: "epoch" in tv.status.text(), timeout=30_000)
+    assert "not being stored" in tv.status.text()  # said all along the run, not just at its start
     wait_finished(qtbot, tv)
     assert tv.status.text().startswith("Completed") and db.read_bytes() == before
     good = tmp_path / "elsewhere.sqlite"
