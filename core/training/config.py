@@ -52,6 +52,8 @@ def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
         raise ValueError(f"device: {name} is not available here (torch sees {torch.cuda.device_count()} CUDA devices)")
+    if device.type == "cuda" and device.index is None:  # records and messages name the GPU used
+        device = torch.device("cuda", torch.cuda.current_device())
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError("device: mps is not available here")
     return device

@@ -73,8 +73,11 @@ class StepMetrics:
         return out
 
 
-def check_shapes(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: torch.device) -> None:
-    """One batch through model and loss before the first step: a mismatch is said in words."""
+def check_shapes(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: torch.device) -> torch.Size:
+    """One batch through model and loss before the first step: a mismatch is said in words.
+    The loss runs on the CPU: there a wrong class index raises, where CUDA would trip a
+    device-side assert that leaves the GPU unusable for the rest of the process. Returns the
+    output's shape."""
     x, y = next(iter(loader))
     try:
         with torch.no_grad():
@@ -83,12 +86,34 @@ def check_shapes(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, devic
         raise ValueError(f"the model does not accept the data's inputs {list(x.shape)} ({x.dtype}): "
                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
     try:
-        loss_fn(out, y.to(device))
+        loss_fn(out.cpu(), y.cpu())
     except Exception as exc:
         raise ValueError(
             f"the model's output {list(out.shape)} does not fit the targets {list(y.shape)} "
             f"({y.dtype}) for {type(loss_fn).__name__}: {str(exc).splitlines()[0]}"
         ) from exc
+    return out.shape
+
+
+class ClassTargets:
+    """Class indices checked on the CPU before a batch goes to a GPU, for losses that take
+    them (cross entropy): an index out of range trips a device-side assert there, which
+    ruins the CUDA context of the whole process, not only this run. On the CPU torch raises
+    its own clear error, so there is nothing to do."""
+
+    def __init__(self, loss_fn: nn.Module, output_shape: torch.Size, device: torch.device):
+        self.classes = (output_shape[1] if isinstance(loss_fn, nn.CrossEntropyLoss) and device.type != "cpu"
+                        and len(output_shape) >= 2 else None)
+        self.ignore_index = getattr(loss_fn, "ignore_index", -100)
+
+    def check(self, labels: torch.Tensor, where: str = "training") -> None:
+        if self.classes is None or labels.is_floating_point() or labels.numel() == 0 or labels.device.type != "cpu":
+            return
+        top, low = int(labels.max()), int(labels.min())
+        if top >= self.classes or (low < 0 and low != self.ignore_index):
+            bad = top if top >= self.classes else low
+            raise ValueError(f"target class {bad} in the {where} data is out of range for the model's "
+                             f"{self.classes} outputs (classes 0 to {self.classes - 1})")
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -123,6 +148,7 @@ class Trainer:
         self.step_lock = nullcontext()  # held during each step, so other threads can read a consistent model
         self._grad_norms: LayerGradNorms | None = None
         self._accuracies = PendingAccuracy()  # resolved together, when first read
+        self._targets: ClassTargets | None = None  # set by check()
 
     def _maybe_data_parallel(self, model: nn.Module) -> nn.Module:
         if self.config.extra.get("data_parallel") and self.device.type == "cuda" and torch.cuda.device_count() > 1:
@@ -130,7 +156,8 @@ class Trainer:
         return model
 
     def check(self) -> None:
-        check_shapes(self.net, self.loss_fn, self.train_loader, self.device)
+        shape = check_shapes(self.net, self.loss_fn, self.train_loader, self.device)
+        self._targets = ClassTargets(self.loss_fn, shape, self.device)
 
     @property
     def total_steps(self) -> int:
@@ -169,6 +196,8 @@ class Trainer:
                 yield metrics
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> StepMetrics:
+        if self._targets is not None:
+            self._targets.check(labels)
         images, labels = images.to(self.device), labels.to(self.device)
         optimizer, net, loss_fn = self.optimizer, self.net, self.loss_fn
         recording = self.record_next() if self.record_next else nullcontext()
@@ -193,7 +222,7 @@ class Trainer:
         return metrics
 
     def evaluate(self) -> tuple[float, float | None]:
-        return evaluate(self.model, self.loss_fn, self.val_loader, self.device)
+        return evaluate(self.model, self.loss_fn, self.val_loader, self.device, self._targets)
 
     # -- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -220,11 +249,14 @@ def train(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | N
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: torch.device):
+def evaluate(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, device: torch.device,
+             targets: ClassTargets | None = None):
     was_training = model.training
     model.eval()
     total, correct, seen, accurate = 0.0, 0, 0, True
     for x, y in loader:
+        if targets is not None:
+            targets.check(y, "validation")
         x, y = x.to(device), y.to(device)
         out = model(x)
         total += float(loss_fn(out, y)) * len(x)

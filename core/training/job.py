@@ -9,6 +9,7 @@ recorded, finished), from the training thread.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -57,7 +58,14 @@ class Progress:
 
 
 def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, _OOM_TYPES) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+    """CUDA's OutOfMemoryError, and the CPU allocator's refusal (a plain RuntimeError)."""
+    if isinstance(exc, _OOM_TYPES):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+_CORE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _user_line(exc: BaseException) -> str:
@@ -67,7 +75,7 @@ def _user_line(exc: BaseException) -> str:
     where, tb = "", exc.__traceback__
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
-        if not _is_internal(name):
+        if not _is_internal(name) and not name.startswith(_CORE_DIR):
             where = f" (at {name}:{tb.tb_lineno})"
         tb = tb.tb_next
     return where
@@ -191,7 +199,7 @@ class TrainingJob:
                     torch.cuda.empty_cache()
                 loader = self.train_loader
                 reason = (f"out of memory on {trainer.device} at step {trainer.step} (batch size "
-                          f"{getattr(loader, 'batch_size', '?')}): try a smaller batch size or a smaller model")
+                          f"{getattr(loader, 'batch_size', '?')}){_user_line(exc)}: try a smaller batch size or a smaller model")
                 return self._finish("failed", reason)
             first = str(exc).splitlines()[0] if str(exc) else ""
             return self._finish("failed", f"{type(exc).__name__} at step {trainer.step}: {first}{_user_line(exc)}")

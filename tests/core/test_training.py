@@ -6,6 +6,7 @@ from torch import nn
 
 from gradstudio.core.data import LoaderSettings, make_loaders, moons, spirals
 from gradstudio.core.training import Diverged, TrainConfig, available_devices, resolve_device, train
+from gradstudio.core.training.engine import ClassTargets
 
 
 def mlp(hidden=32):
@@ -60,6 +61,21 @@ def test_output_that_does_not_fit_the_loss_is_refused_before_the_first_step():
     model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))  # one output, but two classes
     with pytest.raises(ValueError, match=r"output \[32, 1\] does not fit the targets \[32\]"):
         run(model, moons(size=200), epochs=1, loss="cross_entropy")
+
+
+def test_class_indices_bound_for_a_gpu_are_checked_on_the_cpu_in_words():
+    # on a GPU a wrong index would trip a device-side assert, which breaks CUDA for the process
+    targets = ClassTargets(nn.CrossEntropyLoss(), torch.Size([32, 3]), torch.device("cuda"))
+    targets.check(torch.tensor([0, 2, 1, -100]))  # -100: cross entropy's ignore_index
+    with pytest.raises(ValueError, match=r"target class 5 in the training data is out of range for the model's "
+                                         r"3 outputs \(classes 0 to 2\)"):
+        targets.check(torch.tensor([0, 5, 1]))
+    with pytest.raises(ValueError, match="target class -1 in the validation data"):
+        targets.check(torch.tensor([0, -1]), "validation")
+    targets.check(torch.rand(4, 3))  # probabilities as targets: nothing to check
+    # on the CPU torch raises its own error: no per-step cost there
+    assert ClassTargets(nn.CrossEntropyLoss(), torch.Size([32, 3]), torch.device("cpu")).classes is None
+    assert ClassTargets(nn.MSELoss(), torch.Size([32, 3]), torch.device("cuda")).classes is None
 
 
 def test_config_errors_name_the_field():

@@ -1,6 +1,7 @@
 """A training run end to end: store, checkpoints, pause/step/stop, resume, and every way it can end."""
 
 import os
+import re
 import threading
 
 import pytest
@@ -32,7 +33,7 @@ def store(tmp_path):
 
 def job(store, model=None, validation=0.2, **kwargs):
     train_loader, val_loader = loaders(validation)
-    config = kwargs.pop("config", TrainConfig(epochs=2, lr=0.02))
+    config = kwargs.pop("config", TrainConfig(epochs=2, lr=0.02, device="cpu"))
     return TrainingJob(model or mlp(), train_loader, val_loader, config, store=store, run_name="test run",
                        run_config={"dataset": {"kind": "spirals", "options": {"size": 200}}}, **kwargs)
 
@@ -147,6 +148,26 @@ def test_out_of_memory_stops_the_run_cleanly_with_advice(store):
     assert result.status == "failed" and "out of memory" in result.reason and "smaller batch size" in result.reason
     assert store.run(result.run_id).status == "failed"
     assert len(store.metrics(result.run_id, "loss")) == 3
+
+
+class _AsksForTooMuch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == 3:  # the shape check, step 0, then step 1
+            x.new_empty(2**42)  # 16 TiB: the CPU allocator refuses at once
+        return self.linear(x)
+
+
+def test_the_cpu_allocator_refusing_is_reported_as_out_of_memory_with_the_line(store):
+    result = job(store, model=_AsksForTooMuch()).run()
+    assert result.status == "failed"
+    assert re.match(r"out of memory on cpu at step 1 \(batch size 32\) \(at .*test_training_job\.py:\d+\): "
+                    r"try a smaller batch size", result.reason), result.reason
 
 
 def test_a_model_that_does_not_fit_the_targets_fails_before_a_record_exists(store):

@@ -1,0 +1,151 @@
+"""The CUDA paths: recording CUDA tensors, training on a GPU on a thread and in the training
+process, device selection, and running out of GPU memory. Skipped where torch sees no GPU."""
+
+import os
+import re
+import time
+from functools import partial
+
+import pytest
+import torch
+from torch import nn
+
+from gradstudio.core import record
+from gradstudio.core.capture.events import CallEvent, LeafGradEvent
+from gradstudio.core.data import LoaderSettings, make_loaders, spirals
+from gradstudio.core.runs import RunStore
+from gradstudio.core.runs.checkpoints import list_checkpoints, load_checkpoint
+from gradstudio.core.training import TrainConfig
+from gradstudio.core.training.config import available_devices, resolve_device
+from gradstudio.core.training.job import TrainingJob
+from gradstudio.core.training.probe import Grid, data_bounds, decision_grid
+from gradstudio.core.training.recipe import TrainingRecipe, pickle_recipe
+from gradstudio.core.training.remote import RemoteJob, TrainingProcess
+from gradstudio.core.training.series import MetricSeries
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+
+
+class GreedyNet(nn.Module):
+    """Asks for far more memory than any machine has, on its second batch (the first call is
+    the run's shape check)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == 3:
+            x.new_empty(2**42)  # 16 TiB of float32: this line is named in the reason
+        return self.fc(x)
+
+
+def thread_job(store, model, device="cuda", epochs=2, series=None):
+    train_loader, val_loader = make_loaders(spirals(size=200), LoaderSettings(batch_size=32, seed=0, validation_fraction=0.2))
+    return TrainingJob(model, train_loader, val_loader, TrainConfig(epochs=epochs, lr=0.02, device=device),
+                       store=store, run_name="on the GPU", grad_norms_every=1, checkpoint_every_s=0,
+                       series=series)
+
+
+def test_device_selection_prefers_the_gpu_and_names_the_missing_one():
+    assert resolve_device("auto") == torch.device("cuda", 0)
+    assert resolve_device("cuda:0") == torch.device("cuda", 0)
+    devices = available_devices()
+    assert devices[0] == ("cuda:0", torch.cuda.get_device_name(0)) and devices[-1] == ("cpu", "CPU")
+    missing = f"cuda:{torch.cuda.device_count()}"
+    with pytest.raises(ValueError, match=rf"device: {missing} is not available here \(torch sees "):
+        resolve_device(missing)
+
+
+def test_a_recorded_cuda_step_names_the_device_and_matches_torch_autograd():
+    model = mlp().cuda()
+    x = torch.randn(8, 2, device="cuda")
+    with record(model) as tape:
+        loss = nn.functional.cross_entropy(model(x), torch.zeros(8, dtype=torch.long, device="cuda"))
+        loss.backward()
+    outputs = [o for e in tape.events if isinstance(e, CallEvent) for o in e.outputs]
+    assert outputs and all(o.device.startswith("cuda") for o in outputs)
+    grads = {tape.leaves[e.leaf].name: e.grad for e in tape.events if isinstance(e, LeafGradEvent)}
+    for name, p in model.named_parameters():
+        assert grads[name].values.device.type == "cpu"  # snapshots never hold GPU memory
+        torch.testing.assert_close(grads[name].values, p.grad.cpu())
+    # a plain step afterwards is unaffected by the recording
+    model.zero_grad()
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_training_on_the_gpu_in_a_thread_stores_the_gpu_and_a_checkpoint_that_loads_on_the_cpu(tmp_path):
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        series = MetricSeries()
+        job = thread_job(store, mlp(), series=series)
+        result = job.run()
+        assert result.status == "completed", result.reason
+        assert set(series.names()) >= {"loss", "grad_norm/0", "grad_norm/2"}
+        record_ = store.run(result.run_id)
+        assert record_.config["device"] == "cuda:0"
+        assert record_.machine["gpus"][0]["name"] == torch.cuda.get_device_name(0)
+        assert record_.machine["cuda"] == torch.version.cuda
+        assert len(store.metrics(result.run_id, "loss")) == 10
+        state = load_checkpoint(list_checkpoints(store, result.run_id)[-1].path, map_location="cpu")
+        assert all(v.device.type == "cpu" for v in state["model"].values())
+        assert next(job.model.parameters()).device.type == "cuda"
+
+
+def test_running_out_of_gpu_memory_fails_the_run_in_words_and_the_gpu_trains_again(tmp_path):
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        result = thread_job(store, GreedyNet()).run()
+        assert result.status == "failed"
+        assert result.reason.startswith("out of memory on cuda:0 at step 1 (batch size 32) (at ")
+        assert re.search(r"test_cuda\.py:\d+\): try a smaller batch size", result.reason)
+        assert store.run(result.run_id).status == "failed"
+        assert thread_job(store, mlp()).run().status == "completed"
+
+
+def test_a_class_index_out_of_range_in_a_later_batch_fails_the_run_in_words_and_the_gpu_trains_again(tmp_path):
+    data = spirals(size=200)
+    data.y[150:] = 7  # two classes, then a label no output stands for: late enough to pass the shape check
+    train_loader, _ = make_loaders(data, LoaderSettings(batch_size=32, seed=0, validation_fraction=0, shuffle=False))
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        result = TrainingJob(mlp(), train_loader, None, TrainConfig(epochs=1, device="cuda"), store=store).run()
+        assert result.status == "failed"
+        assert result.reason == ("ValueError at step 4: target class 7 in the training data is out of range "
+                                 "for the model's 2 outputs (classes 0 to 1)")
+        assert thread_job(store, mlp()).run().status == "completed"  # CUDA still works in this process
+
+
+def test_training_on_the_gpu_in_the_training_process_with_a_recorded_single_step(tmp_path):
+    data = spirals(size=200)
+    recipe = TrainingRecipe(mlp(), data, LoaderSettings(batch_size=32, seed=0, validation_fraction=0.2),
+                            TrainConfig(epochs=3, lr=0.02, device="cuda"), store_path=str(tmp_path / "runs.sqlite"),
+                            run_name="GPU process", probe=partial(decision_grid, bounds=data_bounds(data.x), resolution=8),
+                            start_paused=True)
+    series = MetricSeries()
+    job = RemoteJob(TrainingProcess(), pickle_recipe(recipe), series=series, store_path=recipe.store_path)
+    job.start()
+    job.step_once(record=True)
+    t0 = time.monotonic()
+    while job.last_tape is None:
+        assert time.monotonic() - t0 < 120, "no tape came back"
+        time.sleep(0.05)
+    tape = job.last_tape
+    assert any(o.device.startswith("cuda") for e in tape.events if isinstance(e, CallEvent) for o in e.outputs)
+    assert "AddmmBackward0" in {n.label for n in tape.graph().nodes.values()}
+    job.resume()
+    job.join(120)
+    assert job.result.status == "completed", job.result.reason
+    assert job.progress().device == "cuda:0"
+    assert isinstance(job.latest_probe, Grid)
+    with RunStore(recipe.store_path) as store:
+        stored = store.run(job.result.run_id)
+        assert stored.config["device"] == "cuda:0" and stored.status == "completed"
+        assert os.path.exists(job.result.checkpoint)
+    steps, losses = series.arrays("loss")
+    assert list(steps) == list(range(15)) and all(torch.isfinite(torch.as_tensor(losses)))
