@@ -1,10 +1,11 @@
 """Cost of recording: plain forward+backward against the same under `record()`, in one run.
 
-    python benchmarks/capture.py [--repeat 15] [--batch 8] [--only gpt]
+    python benchmarks/capture.py [--repeat 15] [--batch 8] [--only gpt] [--device cuda]
 
 Plain and recorded runs alternate, and medians are compared, so machine noise hits both.
 Prints per model: plain ms, recorded ms, ratio, events, nodes, overhead per event in µs.
 Target (issue 2): ratio <= 1.5 for the ResNet and the transformer on a 2-core CPU.
+On a GPU each timed step ends with a device synchronize, so queued kernels are counted.
 """
 
 from __future__ import annotations
@@ -23,15 +24,22 @@ except ImportError:  # run as `python -m benchmarks.capture`
     from benchmarks.models import cases
 
 
+def sync(x):
+    if x.device.type == "cuda":
+        torch.cuda.synchronize(x.device)
+
+
 def plain_step(model, x, loss_fn):
     model.zero_grad(set_to_none=True)
     loss_fn(model(x)).backward()
+    sync(x)
 
 
 def recorded_step(model, x, loss_fn):
     model.zero_grad(set_to_none=True)
     with record(model) as tape:
         loss_fn(model(x)).backward()
+    sync(x)
     return tape
 
 
@@ -60,13 +68,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--only", default="", help="run the models whose name contains this")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1")
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, median of {args.repeat}")
+    where = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else f"{torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {args.device} ({where}), batch {args.batch}, median of {args.repeat}")
     header = f"{'model':<28}{'plain ms':>10}{'recorded ms':>13}{'ratio':>8}{'events':>8}{'nodes':>7}{'µs/event':>10}{'graph ms':>10}"
     print(header)
     print("-" * len(header))
-    for name, model, x, loss_fn in cases(args.batch):
+    for name, model, x, loss_fn in cases(args.batch, args.device):
         if args.only not in name:
             continue
         plain, rec, graph_s, tape, g = measure(model, x, loss_fn, args.repeat)

@@ -94,17 +94,18 @@ def mlp():
     return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
-def cases(batch=8):
-    """(name, model, input, loss function) for the capture benchmark."""
+def cases(batch=8, device="cpu"):
+    """(name, model, input, loss function) for the capture benchmark, on `device`."""
     torch.manual_seed(0)
-    gpt_targets = torch.randint(0, 256, (batch, 64))
+    gpt_targets = torch.randint(0, 256, (batch, 64), device=device)
     return [
-        ("resnet18 3x64x64", ResNet18(), torch.randn(batch, 3, 64, 64), lambda out: out.logsumexp(1).mean()),
+        ("resnet18 3x64x64", ResNet18().to(device), torch.randn(batch, 3, 64, 64, device=device),
+         lambda out: out.logsumexp(1).mean()),
         (
             "gpt 4 layers d=128 seq=64",
-            GPT(),
-            torch.randint(0, 256, (batch, 64)),
+            GPT().to(device),
+            torch.randint(0, 256, (batch, 64), device=device),
             lambda out: F.cross_entropy(out.flatten(0, 1), gpt_targets.flatten()),
         ),
-        ("mlp 3 layers", mlp(), torch.randn(batch * 8, 64), lambda out: out.pow(2).mean()),
+        ("mlp 3 layers", mlp().to(device), torch.randn(batch * 8, 64, device=device), lambda out: out.pow(2).mean()),
     ]

@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -35,14 +34,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from torch import nn  # noqa: E402
 
-from gradstudio.core.data import LoaderSettings, digits, make_loaders, spirals  # noqa: E402
+from gradstudio.core.data import LoaderSettings, make_loaders  # noqa: E402
 from gradstudio.core.runs import RunStore  # noqa: E402
 from gradstudio.core.training import TrainConfig  # noqa: E402
-from gradstudio.core.training.engine import make_optimizer  # noqa: E402
-from gradstudio.core.training.probe import data_bounds, decision_grid  # noqa: E402
-from gradstudio.core.training.recipe import TrainingRecipe, pickle_recipe  # noqa: E402
+from gradstudio.core.training.recipe import pickle_recipe  # noqa: E402
 from gradstudio.core.training.remote import RemoteJob, TrainingProcess  # noqa: E402
 from gradstudio.core.training.series import MetricSeries  # noqa: E402
 from gradstudio.gui.training import CurvesWidget, GradNormsPlot  # noqa: E402
@@ -50,22 +46,7 @@ from gradstudio.gui.training.boundary import PredictionView  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-
-def mlp_on_spirals():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
-    data = spirals(size=2000)
-    return model, data, partial(decision_grid, bounds=data_bounds(data.x), resolution=100)
-
-
-def cnn_on_digits():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4 * 4, 64), nn.ReLU(), nn.Linear(64, 10))
-    return model, digits(flatten=False), None
-
-
-CASES = {"MLP on spirals": mlp_on_spirals, "small CNN on digits": cnn_on_digits}
+from training_cases import CASES, plain, recipe_for  # noqa: E402
 
 
 def in_thread(app: QApplication, fn) -> float:
@@ -82,22 +63,6 @@ def in_thread(app: QApplication, fn) -> float:
         app.processEvents()
         thread.join(0.005)
     return out["seconds"]
-
-
-def plain(model, loader, config):
-    device = torch.device(config.device)
-    net = model.to(device)
-    loss_fn = nn.CrossEntropyLoss()
-    optimizer = make_optimizer(net.parameters(), config)
-    for _ in range(config.epochs):
-        for images, labels in loader:
-            images, labels = images.to(device), labels.to(device)
-            optimizer.zero_grad()
-            outputs = net(images)
-            loss = loss_fn(outputs, labels)
-            loss.item()
-            loss.backward()
-            optimizer.step()
 
 
 class LiveWidgets:
@@ -128,13 +93,6 @@ class LiveWidgets:
         if job is not None and job.probe_version != self.seen and job.latest_probe is not None:
             self.seen = job.probe_version
             self.prediction.set_grid(job.latest_probe)
-
-
-def recipe_for(make, args, config, db: Path):
-    model, data, probe = make()
-    settings = LoaderSettings(batch_size=args.batch, validation_fraction=0)
-    return TrainingRecipe(model, data, settings, config, store_path=str(db), run_name="benchmark",
-                          probe=probe), data
 
 
 def in_process(app: QApplication, widgets: LiveWidgets, make, args, config, db: Path, ready: TrainingProcess) -> float:
