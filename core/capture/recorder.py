@@ -19,7 +19,7 @@ from torch.overrides import TorchFunctionMode
 from ..gcpause import relax_gc, restore_gc
 from . import autograd_nodes as an
 from .backward_hooks import BackwardHooks
-from .cancel import RunCancelled
+from .cancel import CancelTrap, RunCancelled
 from .events import BackwardEndEvent, BackwardStartEvent, CallEvent, ErrorEvent, InputRef
 from .modules import ModuleTracker, find_variable_name, user_frames
 from .source import SETUP, SourceLocation, _is_internal, user_location
@@ -113,6 +113,7 @@ class _Recorder(TorchFunctionMode):
     def __init__(self, tape: Tape, model, entry_frame, names: dict | None = None, cancel=None, model_path: str = ""):
         super().__init__()
         self.cancel = cancel  # a threading.Event: set means stop at the next torch call
+        self._trap = CancelTrap()  # the user's code cannot swallow the stop
         self.tape = tape
         self.entry_frame = entry_frame
         self.extra_names = names  # e.g. a script's globals, searched for variable names
@@ -138,6 +139,7 @@ class _Recorder(TorchFunctionMode):
 
     def abort(self) -> None:
         """Undo whatever `start` got done."""
+        self._trap.disarm()
         try:
             if torch._C._is_torch_function_mode_enabled() and torch.overrides._get_current_function_mode() is self:
                 self.__exit__(None, None, None)
@@ -146,6 +148,7 @@ class _Recorder(TorchFunctionMode):
             _unregister_active(self)
 
     def stop(self, exc: BaseException | None) -> None:
+        self._trap.disarm()
         try:
             self.__exit__(None, None, None)
         finally:
@@ -196,6 +199,7 @@ class _Recorder(TorchFunctionMode):
         if threading.get_ident() != self.thread:
             return func(*args, **kwargs)
         if self.cancel is not None and self.cancel.is_set():
+            self._trap.arm(sys._getframe(1))
             raise RunCancelled("run cancelled")
         if args and (info.inplace or (kwargs and ("out" in kwargs or kwargs.get("inplace") is True))):
             self._before_write(args[0], kwargs.get("out"))

@@ -2,9 +2,11 @@
 
 import json
 import math
+import sys
 import threading
 import time
 
+import pytest
 import torch
 from torch import nn
 
@@ -108,6 +110,25 @@ def test_cancel_survives_user_code_that_swallows_it_once():
     assert not thread.is_alive()
     assert out["r"].error.kind == "cancelled"
     assert not torch._C._is_torch_function_mode_enabled()
+
+
+@pytest.mark.parametrize("handler", ["pass", "continue", "print('again')"])
+def test_a_cancel_flag_alone_stops_code_that_catches_every_exception(handler):
+    # no asynchronous exception here: the stop comes from the torch call, and the handler's
+    # own line raises it again
+    src = ("import torch\nx = torch.ones(1, requires_grad=True)\n"
+           f"while True:\n    try:\n        y = x * 2\n    except BaseException:\n        {handler}\n")
+    token = CancelToken()
+    out = {}
+    before = sys.gettrace()
+    thread = threading.Thread(target=lambda: out.setdefault("r", run_script(src, cancel=token)))
+    thread.start()
+    time.sleep(0.2)
+    token.cancel()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert out["r"].error.kind == "cancelled"
+    assert sys.gettrace() is before and not torch._C._is_torch_function_mode_enabled()
 
 
 def test_recording_keeps_no_graph_alive_that_the_program_dropped():
