@@ -7,13 +7,12 @@ times more, so it is avoided. Whether a file is internal is cached per file name
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
 from dataclasses import dataclass
 from types import FrameType
-
-import contextlib
 
 import torch
 

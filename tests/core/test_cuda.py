@@ -2,6 +2,7 @@
 process, device selection, and running out of GPU memory. Skipped where torch sees no GPU."""
 
 import os
+import pickle
 import re
 import time
 from functools import partial
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from gradstudio.core import record
+from gradstudio.core.capture import TensorStats
 from gradstudio.core.capture.events import CallEvent, LeafGradEvent
 from gradstudio.core.data import LoaderSettings, make_loaders, spirals
 from gradstudio.core.runs import RunStore
@@ -149,3 +151,39 @@ def test_training_on_the_gpu_in_the_training_process_with_a_recorded_single_step
         assert os.path.exists(job.result.checkpoint)
     steps, losses = series.arrays("loss")
     assert list(steps) == list(range(15)) and all(torch.isfinite(torch.as_tensor(losses)))
+
+
+def test_gpu_copies_keep_the_recorded_values_after_the_optimizer_changes_the_weights():
+    model = mlp().cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    x = torch.randn(16, 2, device="cuda")
+    with record(model) as tape:
+        model(x).pow(2).mean().backward()
+    before = {name: p.detach().cpu().clone() for name, p in model.named_parameters()}
+    grads = {name: p.grad.detach().cpu().clone() for name, p in model.named_parameters()}
+    optimizer.step()  # in place on the GPU, after the recording: queued after its copies
+    model.zero_grad(set_to_none=False)  # zeroes the .grad tensors in place
+    for leaf in tape.leaves.values():
+        torch.testing.assert_close(leaf.value.values, before[leaf.name])
+    recorded = {tape.leaves[e.leaf].name: e.grad.values for e in tape.events if isinstance(e, LeafGradEvent)}
+    for name, grad in grads.items():
+        torch.testing.assert_close(recorded[name], grad)
+        assert recorded[name].device.type == "cpu"
+
+
+def test_statistics_over_the_memory_budget_match_the_cpu_figures():
+    model = mlp().cuda()
+    x = torch.randn(64, 2, device="cuda")
+    with record(model, memory_budget=1) as tape:  # no values: statistics only, fetched on first read
+        h = model(x)
+        h.pow(2).mean().backward()
+    last = [e for e in tape.events if isinstance(e, CallEvent) and e.op == "linear"][-1].outputs[0]
+    assert last.values is None
+    expected = TensorStats.of(h.detach().cpu())
+    assert last.stats.mean == pytest.approx(expected.mean, rel=1e-5, abs=1e-7)
+    assert last.stats.norm == pytest.approx(expected.norm, rel=1e-5)
+    assert (last.stats.min, last.stats.max) == pytest.approx((expected.min, expected.max))
+    g = tape.graph()
+    assert all(p.grad.stats.norm > 0 for p in g.by_kind("parameter"))
+    pickled = pickle.loads(pickle.dumps(tape))  # as a recorded step travels from the training process
+    assert pickled.graph().by_kind("parameter")[0].grad.stats.norm > 0
