@@ -14,11 +14,10 @@ in-place op or the end of the recording needs it. The memory budget limits what 
 keeps alive; past it a snapshot computes its statistics at once and keeps no values
 (statistics are always available), and the tape says so.
 
-On a GPU the copies are made on the device (device-to-device, queued like any op, no
-wait) and come to the CPU when first read: a copy to the CPU per tensor waited for the GPU
-each time. The memory budget then bounds the GPU memory a tape holds. Statistics of a
-snapshot past the budget are still computed at once (a few waits per tensor): computing
-them on the GPU without waiting took more kernel launches and measured no faster on an H100.
+On a GPU a copy goes to the CPU at once, and statistics past the budget read a few numbers
+back: both wait for the GPU. Copying on the device and fetching on first read, and
+computing statistics on the device without any read back, were measured on an H100 and
+made no difference beyond run-to-run noise (benchmarks/README.md), so the simpler code stays.
 """
 
 from __future__ import annotations
@@ -243,14 +242,9 @@ class TensorSnapshot:
         if ref is not None:
             if ref._version != self._version:
                 self.materialize()
-            elif ref.device.type == "cpu":
-                return ref
-            else:  # on first read the tape's GPU memory becomes CPU memory
-                self._take_copy(ref.cpu())
-        values = self._values
-        if values is not None and values.device.type != "cpu":
-            values = self._values = values.cpu()
-        return values
+            else:
+                return ref if ref.device.type == "cpu" else ref.cpu()
+        return self._values
 
     @property
     def stats(self) -> TensorStats:
@@ -310,10 +304,10 @@ def _can_reference(tensor: torch.Tensor, nbytes: int) -> bool:
 
 
 def _copy(tensor: torch.Tensor) -> torch.Tensor:
-    """A copy on the tensor's own device: on a GPU it is queued like any op (later in-place
-    changes on the stream come after it) and `values` brings it over when first read."""
     with torch.no_grad():
-        return tensor.detach().clone()
+        if tensor.device.type == "cpu":
+            return tensor.detach().clone()
+        return tensor.detach().to("cpu", copy=True)
 
 
 def _storage_key(t: torch.Tensor):
