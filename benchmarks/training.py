@@ -20,7 +20,6 @@ curve refresh at 1,000,000 points against 10,000 (benchmarks/curve_refresh.py).
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -46,7 +45,7 @@ from gradstudio.gui.training.boundary import PredictionView  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from training_cases import CASES, plain, recipe_for  # noqa: E402
+from training_cases import CASES, arguments, device_label, plain, recipe_for  # noqa: E402
 
 
 def in_thread(app: QApplication, fn) -> float:
@@ -129,16 +128,11 @@ def in_thread_of_app(app: QApplication, widgets: LiveWidgets, make, args, config
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch", type=int, default=32)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     widgets = LiveWidgets()
     config = TrainConfig(optimizer="Adam", lr=0.01, epochs=args.epochs, device=args.device)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, batch {args.batch}, "
+    print(f"torch {torch.__version__}, {device_label(args.device)}, batch {args.batch}, "
           f"{args.epochs} epochs, {args.repeats} alternating repeats")
     print(f"{'case':<22}{'steps':>7}{'plain steps/s':>15}{'gradstudio':>12}{'ratio':>7}{'in-app thread':>15}{'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:

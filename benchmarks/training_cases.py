@@ -3,6 +3,7 @@ with, and the recipe that makes a gradstudio run of them. No Qt here."""
 
 from __future__ import annotations
 
+import argparse
 from functools import partial
 from pathlib import Path
 
@@ -13,6 +14,23 @@ from gradstudio.core.data import LoaderSettings, digits, spirals
 from gradstudio.core.training.engine import make_optimizer
 from gradstudio.core.training.probe import data_bounds, decision_grid
 from gradstudio.core.training.recipe import TrainingRecipe
+
+
+def arguments(doc: str) -> argparse.Namespace:
+    """The options both training benchmarks take."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=32)
+    return parser.parse_args()
+
+
+def device_label(device: str) -> str:
+    """`cuda (NVIDIA H100 80GB HBM3)`, `cpu (2 threads)`: what a printed figure was measured on."""
+    if device.startswith("cuda"):
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"{device} ({torch.get_num_threads()} threads)"
 
 
 def mlp_on_spirals():

@@ -12,7 +12,6 @@ benchmarks/training.py measures the same with the Training tab's plots drawing.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from gradstudio.core.training.series import MetricSeries
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from training_cases import CASES, plain, recipe_for  # noqa: E402
+from training_cases import CASES, arguments, device_label, plain, recipe_for  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -64,15 +63,9 @@ def in_process(make, args, config, db: Path, ready: TrainingProcess) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch", type=int, default=32)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     config = TrainConfig(optimizer="Adam", lr=0.01, epochs=args.epochs, device=args.device)
-    where = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else f"{torch.get_num_threads()} threads"
-    print(f"torch {torch.__version__}, {args.device} ({where}), batch {args.batch}, {args.epochs} epochs, "
+    print(f"torch {torch.__version__}, {device_label(args.device)}, batch {args.batch}, {args.epochs} epochs, "
           f"{args.repeats} alternating repeats, no GUI")
     print(f"{'case':<22}{'steps':>7}{'plain steps/s':>15}{'thread':>9}{'ratio':>7}{'process':>9}{'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
