@@ -53,15 +53,17 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
         raise ValueError(f"device: {name} is not available here (torch sees {torch.cuda.device_count()} CUDA devices)")
     if device.type == "cuda" and device.index is None:  # records and messages name the GPU used
-        device = torch.device("cuda", torch.cuda.current_device())
+        device = torch.device("cuda", 0)  # as "auto"; asking torch for its current one would start CUDA here
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError("device: mps is not available here")
     return device
 
 
 def available_devices() -> list[tuple[str, str]]:
-    """(name, description) of every device torch sees, GPUs first."""
-    out = [(f"cuda:{i}", torch.cuda.get_device_name(i)) for i in range(torch.cuda.device_count())]
+    """(name, description) of every device torch sees, GPUs first. Does not start CUDA."""
+    from .gpu_names import gpu_names
+
+    out = [(f"cuda:{i}", name) for i, name in enumerate(gpu_names(torch.cuda.device_count()))]
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         out.append(("mps", "Apple GPU"))
     out.append(("cpu", "CPU"))

@@ -6,6 +6,8 @@ Skipped where torch sees no GPU."""
 import os
 import pickle
 import re
+import subprocess
+import sys
 import time
 from functools import partial
 
@@ -67,6 +69,15 @@ def test_device_selection_prefers_the_gpu_and_names_the_missing_one():
     missing = f"cuda:{torch.cuda.device_count()}"
     with pytest.raises(ValueError, match=rf"device: {missing} is not available here \(torch sees "):
         resolve_device(missing)
+
+
+def test_listing_the_gpus_does_not_start_cuda():
+    # the app lists devices while building the Training tab; CUDA starts in the training process
+    code = ("import torch\nfrom gradstudio.core.training import available_devices\n"
+            "devices = available_devices()\nprint(torch.cuda.is_initialized())\nprint(devices[0][1])\n")
+    started, name = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()
+    assert started == "False" and name == torch.cuda.get_device_name(0)
 
 
 def test_a_recorded_cuda_step_names_the_device_and_matches_torch_autograd():
