@@ -167,7 +167,7 @@ def test_training_on_the_gpu_in_the_training_process_with_a_recorded_single_step
     assert list(steps) == list(range(15)) and np.isfinite(losses).all()
 
 
-def test_gpu_copies_keep_the_recorded_values_after_the_optimizer_changes_the_weights():
+def test_recorded_values_survive_the_optimizer_changing_the_weights_on_the_gpu():
     model = mlp().cuda()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     x = torch.randn(16, 2, device="cuda")
@@ -175,7 +175,7 @@ def test_gpu_copies_keep_the_recorded_values_after_the_optimizer_changes_the_wei
         model(x).pow(2).mean().backward()
     before = {name: p.detach().cpu().clone() for name, p in model.named_parameters()}
     grads = {name: p.grad.detach().cpu().clone() for name, p in model.named_parameters()}
-    optimizer.step()  # in place on the GPU, after the recording: queued after its copies
+    optimizer.step()  # in place on the GPU, after the recording
     model.zero_grad(set_to_none=False)  # zeroes the .grad tensors in place
     for leaf in tape.leaves.values():
         torch.testing.assert_close(leaf.value.values, before[leaf.name])
@@ -201,3 +201,16 @@ def test_statistics_over_the_memory_budget_match_the_cpu_figures():
     assert all(p.grad.stats.norm > 0 for p in g.by_kind("parameter"))
     pickled = pickle.loads(pickle.dumps(tape))  # as a recorded step travels from the training process
     assert pickled.graph().by_kind("parameter")[0].grad.stats.norm > 0
+
+
+def test_gradstudio_train_on_the_gpu_from_a_terminal(tmp_path):
+    from gradstudio.core.training.headless import main
+
+    from .test_headless_training import project_file
+
+    db = tmp_path / "runs.sqlite"
+    assert main([str(project_file(tmp_path)), "--runs-db", str(db), "--device", "cuda", "--quiet"]) == 0
+    with RunStore(db) as store:
+        (run,) = store.runs()
+        assert run.status == "completed" and run.config["device"] == "cuda:0"
+        assert run.machine["gpus"][0]["name"] == torch.cuda.get_device_name(0)
