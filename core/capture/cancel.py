@@ -13,25 +13,17 @@ once per arming; the recorder re-arms it at every torch call until the run has s
 
 from __future__ import annotations
 
-import os
 import sys
 
-import torch
+from .source import is_user_file
 
 
 class RunCancelled(KeyboardInterrupt):
     """Raised inside the user's code when the run is cancelled."""
 
 
-_NOT_USER = (
-    os.path.dirname(torch.__file__) + os.sep,
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # gradstudio.core
-    os.path.dirname(os.__file__) + os.sep,  # the standard library
-)
-
-
 def _is_user(frame) -> bool:
-    return not frame.f_code.co_filename.startswith(_NOT_USER)
+    return is_user_file(frame.f_code.co_filename)
 
 
 def _trap(frame, event, arg):

@@ -33,6 +33,25 @@ def _is_internal(filename: str) -> bool:
     return hit
 
 
+# Library code, for naming the user's line of an error and stopping the user's code: PyTorch,
+# gradstudio's core, the standard library. (Wider than `_is_internal`, which must still
+# show a lesson's module from gradstudio.core.examples as the line an op ran on.)
+_LIBRARY_DIRS = (
+    os.path.dirname(torch.__file__) + os.sep,
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+    os.path.dirname(os.__file__) + os.sep,
+)
+_user_file_cache: dict[str, bool] = {}
+
+
+def is_user_file(filename: str) -> bool:
+    """The file is the user's code (a script, the editor's `<editor>`, their own modules)."""
+    hit = _user_file_cache.get(filename)
+    if hit is None:
+        hit = _user_file_cache[filename] = not filename.startswith(_LIBRARY_DIRS)
+    return hit
+
+
 @dataclass(frozen=True)
 class SourceLocation:
     """A line of user code: file, line number and the function it is in."""

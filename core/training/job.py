@@ -9,7 +9,6 @@ recorded, finished), from the training thread.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -65,17 +64,14 @@ def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
 
 
-_CORE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def _user_line(exc: BaseException) -> str:
-    """`file:line` of the innermost frame outside torch and gradstudio, if any."""
-    from ..capture.source import _is_internal
+    """`file:line` of the innermost frame of the user's code, if any."""
+    from ..capture.source import is_user_file
 
     where, tb = "", exc.__traceback__
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
-        if not _is_internal(name) and not name.startswith(_CORE_DIR):
+        if is_user_file(name):
             where = f" (at {name}:{tb.tb_lineno})"
         tb = tb.tb_next
     return where
