@@ -25,11 +25,11 @@ from .modules import ModuleTracker, find_variable_name, user_frames
 from .source import SETUP, SourceLocation, _is_internal, user_location
 from .tape import DEFAULT_MEMORY_BUDGET, LeafInfo, NodeInfo, OutputInfo, Tape
 
-_SKIP, _CALL, _CONTROL, _BACKWARD = range(4)
+_SKIP, _CALL, _CONTROL, _BACKWARD, _GETTER = range(5)
 
 # Metadata queries and printing: not computation, and far too many to show.
 _SKIPPED_NAMES = frozenset(
-    """__get__ __set__ __delete__ __repr__ __str__ __format__ __hash__ __reduce_ex__ __deepcopy__
+    """__set__ __delete__ __repr__ __str__ __format__ __hash__ __reduce_ex__ __deepcopy__
     __getstate__ __setstate__ __array__ __dlpack__ __dlpack_device__ size dim ndimension numel
     nelement stride storage_offset is_contiguous data_ptr element_size get_device is_floating_point
     is_complex is_signed untyped_storage _typed_storage register_hook register_post_accumulate_grad_hook
@@ -69,6 +69,10 @@ class _FuncInfo:
         if func in _BACKWARD_FUNCS:
             self.kind = _BACKWARD
             self.signature = inspect.signature(func)
+        elif name == "__get__":  # a tensor property: `.grad`, `.shape`, but also `w.T`, `z.real`
+            self.kind = _GETTER
+            self.op = getattr(getattr(func, "__self__", None), "__name__", None) or name
+            self.qualname = self.qualname.removesuffix(".__get__")
         elif name in _SKIPPED_NAMES or (name.startswith("_") and not name.startswith("__")):
             # private helpers (`_set_grad_enabled` from `with torch.no_grad()`) are plumbing
             self.kind = _SKIP
@@ -205,6 +209,8 @@ class _Recorder(TorchFunctionMode):
             self._before_write(args[0], kwargs.get("out"))
         if info.kind == _BACKWARD:
             return self._backward(func, info, args, kwargs)
+        if info.kind == _GETTER:
+            return self._getter(func, info, args, kwargs)
         writes_leaf = info.inplace and self._leaf_ids and args and self._written_leaves(args[0])
         if info.kind == _SKIP and not writes_leaf:
             return func(*args, **kwargs)
@@ -217,6 +223,18 @@ class _Recorder(TorchFunctionMode):
             step = len(self.tape.events) - 1
             for leaf_id, t in writes_leaf:
                 self.tape.leaves[leaf_id].updates.append((step, self.tape.store.snapshot(t)))
+        return out
+
+    def _getter(self, func, info: _FuncInfo, args, kwargs):
+        """A property is an event only when it computes (`w.T` makes a node); reading
+        `.grad`, `.shape` or `.data` is metadata, and far too frequent to show."""
+        out = func(*args, **kwargs)
+        if isinstance(out, _Tensor) and out.requires_grad:
+            fn = _grad_fn(out)
+            if fn is not None and self._ids.get(fn) is None:
+                loc = user_location(3)
+                if loc is not SETUP:
+                    self._record_call(info.op, info.qualname, False, args, kwargs, out, loc)
         return out
 
     def _written_leaves(self, target) -> list:

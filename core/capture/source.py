@@ -11,7 +11,7 @@ import contextlib
 import linecache
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 import torch
@@ -59,9 +59,13 @@ class SourceLocation:
     filename: str
     lineno: int
     function: str
+    # the line as it read when recorded: the file may be edited (or the tape pickled) later
+    line: str | None = field(default=None, compare=False)
 
     @property
     def text(self) -> str:
+        if self.line is not None:
+            return self.line
         return linecache.getline(self.filename, self.lineno).rstrip("\n")
 
     def context(self, before: int = 2, after: int = 2) -> list[tuple[int, str]]:
@@ -88,7 +92,10 @@ def user_frame(skip: int = 1) -> FrameType | None:
 
 
 # PyTorch's own set-up of a module (`nn.Linear(...)` filling its weights): not the user's work.
+# Only torch.nn's: other constructors compute (`distributions.Normal` broadcasts its
+# arguments, and those nodes are part of the user's graph).
 _SETUP_FUNCTIONS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights"})
+_NN_DIR = os.path.join(os.path.dirname(torch.__file__), "nn") + os.sep
 _setup_code_cache: dict = {}
 
 
@@ -96,9 +103,7 @@ def _is_setup(code) -> bool:
     hit = _setup_code_cache.get(code)
     if hit is None:
         name = code.co_filename
-        hit = _is_internal(name) and (
-            code.co_name in _SETUP_FUNCTIONS or name.endswith(os.sep + os.path.join("nn", "init.py"))
-        )
+        hit = name.startswith(_NN_DIR) and (code.co_name in _SETUP_FUNCTIONS or name.endswith(os.sep + "init.py"))
         _setup_code_cache[code] = hit
     return hit
 
@@ -122,7 +127,8 @@ def user_location(skip: int = 2):
     key = (code, f.f_lineno)
     loc = _location_cache.get(key)
     if loc is None:
-        loc = SourceLocation(code.co_filename, f.f_lineno, code.co_name)
+        filename, lineno = code.co_filename, f.f_lineno
+        loc = SourceLocation(filename, lineno, code.co_name, linecache.getline(filename, lineno).rstrip("\n"))
         if len(_location_cache) < 100_000:
             _location_cache[key] = loc
     return loc

@@ -131,14 +131,54 @@ def test_autograd_grad_is_recorded_and_leaves_grad_untouched():
 
 def test_hooks_are_removed_after_backward():
     model = mlp()
+    x = torch.randn(2, 4)
     with record(model) as tape:
-        model(torch.randn(2, 4)).sum().backward()
+        loss = model(x).sum()
+        loss.backward(retain_graph=True)
     assert len(of(tape, BackwardNodeEvent)) > 0
-    # a plain backward after recording records nothing and returns the same gradients
-    model.zero_grad()
-    model(torch.randn(2, 4)).sum().backward()
     n = len(tape.events)
+    # the same graph, backward again after the recording: its nodes carry no hook any more
+    model.zero_grad()
+    loss.backward()
     assert len(tape.events) == n
+    plain = mlp()
+    plain.load_state_dict(model.state_dict())
+    plain(x).sum().backward()
+    for (name, p), q in zip(model.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, msg=name)
+    _assert_nothing_left_behind()
+
+
+class _FailOnce(torch.autograd.Function):
+    """Identity whose backward raises while `armed`."""
+
+    armed = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        if _FailOnce.armed:
+            raise ValueError("backward refused")
+        return grad
+
+
+def test_hooks_are_removed_when_backward_raises():
+    x = torch.randn(3, requires_grad=True)
+    _FailOnce.armed = True
+    with pytest.raises(ValueError, match="backward refused"):
+        with record() as tape:
+            loss = (_FailOnce.apply(x * 2) ** 2).sum()
+            loss.backward(retain_graph=True)
+    end = of(tape, BackwardEndEvent)[0]
+    assert not end.ok and "backward refused" in end.error
+    n = len(tape.events)
+    _FailOnce.armed = False
+    loss.backward()  # the graph was retained: it runs now, unrecorded
+    assert len(tape.events) == n
+    torch.testing.assert_close(x.grad, 8 * x.detach())
     _assert_nothing_left_behind()
 
 

@@ -63,6 +63,46 @@ def test_control_flow_records_bool_event_and_line():
     del y
 
 
+def test_a_property_that_computes_is_an_event_with_its_node_and_line():
+    w = torch.randn(4, 3, requires_grad=True)
+    x = torch.randn(2, 4)
+    with record() as tape:
+        wt = w.T  # the transpose, as a property
+        y = x @ w
+        shape, grad = w.shape, w.grad  # metadata: no events
+        z = wt.sum() + y.sum()
+    evs = calls(tape)
+    assert [e.op for e in evs] == ["T", "matmul", "sum", "sum", "add"]
+    transpose = evs[0]
+    assert [tape.nodes[n].name for n in transpose.nodes] == ["AccumulateGrad", "PermuteBackward0"]
+    assert transpose.source.text.strip() == "wt = w.T  # the transpose, as a property"
+    assert transpose.outputs[0].shape == (3, 4)
+    assert transpose.inputs[0].source == tape.nodes[transpose.nodes[0]].leaf
+    # the later sum starts from the transpose's node instead of claiming it
+    assert [tape.nodes[n].name for n in evs[2].nodes] == ["SumBackward0"]
+    del shape, grad, z
+
+
+def test_ops_inside_a_pytorch_constructor_other_than_a_modules_are_recorded():
+    mu = torch.zeros(3, requires_grad=True)
+    sigma = torch.ones(1, requires_grad=True)
+    with record() as tape:
+        dist = torch.distributions.Normal(mu, sigma)  # broadcasts sigma to mu's shape
+        lp = dist.log_prob(torch.zeros(3)).sum()
+    expand = [e for e in calls(tape) if any(tape.nodes[n].name == "ExpandBackward0" for n in e.nodes)]
+    assert expand, "the broadcast in Normal.__init__ made a node: its call must be an event"
+    assert "torch.distributions.Normal(mu, sigma)" in expand[0].source.text
+    del lp
+
+
+def test_module_set_up_is_not_recorded():
+    with record() as tape:
+        layer = nn.Linear(3, 2)  # kaiming_uniform_ and friends: PyTorch's set-up
+        out = layer(torch.randn(1, 3))
+    assert [e.op for e in calls(tape)] == ["randn", "linear"]
+    del out
+
+
 def test_calls_without_nodes_are_events_too():
     w = torch.randn(3, requires_grad=True)
     with record() as tape:
@@ -216,3 +256,19 @@ def test_recording_slows_garbage_collection_only_while_it_runs_also_when_the_cod
     with pytest.raises(ZeroDivisionError), record():
         1 / 0
     assert gc.get_threshold() == before
+
+
+def test_source_text_is_kept_as_it_read_when_recorded():
+    import pickle
+
+    from gradstudio.core.capture import register_source
+
+    source = "y = (x * 3).sum()\n"
+    register_source("<lesson-edit>", source)
+    x = torch.randn(4, requires_grad=True)
+    with record() as tape:
+        exec(compile(source, "<lesson-edit>", "exec"), {"x": x})
+    register_source("<lesson-edit>", "print('edited afterwards')\n")  # the editor changed the line
+    copy = pickle.loads(pickle.dumps(calls(tape)[0].source))
+    assert calls(tape)[0].source.text == "y = (x * 3).sum()"
+    assert copy.text == "y = (x * 3).sum()"
