@@ -27,7 +27,10 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 def _stamp(extras: str) -> str:
     h = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
     h.update(extras.encode())
-    h.update(os.environ.get("PIP_CONSTRAINT", "").encode())
+    constraint = os.environ.get("PIP_CONSTRAINT", "")
+    h.update(constraint.encode())
+    if constraint and Path(constraint).is_file():  # a changed pin reinstalls too
+        h.update(Path(constraint).read_bytes())
     return h.hexdigest()
 
 
