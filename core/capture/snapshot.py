@@ -15,7 +15,8 @@ keeps alive; past it a snapshot computes its statistics at once and keeps no val
 (statistics are always available), and the tape says so.
 
 On a GPU a copy goes to the CPU at once, and statistics past the budget read a few numbers
-back: both wait for the GPU. Copying on the device and fetching on first read, computing
+back: both wait for the GPU. When the recording ends, every reference to GPU memory is
+copied to the CPU: a finished tape holds no GPU memory, however long it is kept. Copying on the device and fetching on first read, computing
 statistics on the device without any read back, and reading their four numbers back in one
 transfer were all measured on an H100 and made no difference beyond run-to-run noise
 (benchmarks/README.md): the Python work per op is what costs there. The simple code stays.
@@ -466,8 +467,9 @@ class SnapshotStore:
         _copy_buffer(snaps)
 
     def settle(self) -> None:
-        """The recording ends: copy what someone else could still change; the rest (tensors
-        only the tape can reach) stays a reference forever."""
+        """The recording ends: copy what someone else could still change, and everything on
+        a GPU (to the CPU); the rest (CPU tensors only the tape can reach) stays a reference
+        forever."""
         with self._lock:
             new = self._new
             count = len(new)
@@ -485,7 +487,7 @@ class SnapshotStore:
             key = _storage_key(ref)
             if key is None:
                 snap.materialize()
-            elif snap.reachable_elsewhere():
+            elif snap.reachable_elsewhere() or not ref.is_cpu:  # a tape never holds GPU memory
                 group = exposed.get(key)
                 if group is None:
                     exposed[key] = [snap]

@@ -3,6 +3,7 @@ afterwards, statistics past the budget, a pickled tape); training on a GPU on a 
 the training process; running out of GPU memory; a class index the model has no output for.
 Skipped where torch sees no GPU."""
 
+import gc
 import os
 import pickle
 import re
@@ -18,7 +19,7 @@ from torch import nn
 
 from gradstudio.core import record
 from gradstudio.core.capture import TensorStats
-from gradstudio.core.capture.events import CallEvent, LeafGradEvent
+from gradstudio.core.capture.events import BackwardNodeEvent, CallEvent, LeafGradEvent
 from gradstudio.core.data import LoaderSettings, make_loaders, spirals
 from gradstudio.core.runs import RunStore
 from gradstudio.core.runs.checkpoints import list_checkpoints, load_checkpoint
@@ -96,6 +97,37 @@ def test_a_recorded_cuda_step_names_the_device_and_matches_torch_autograd():
     model.zero_grad()
     model(x).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def _snapshots(tape) -> list:
+    found = []
+    for e in tape.events:
+        if isinstance(e, CallEvent):
+            found += e.outputs
+        elif isinstance(e, BackwardNodeEvent):
+            found += [s for s in (*e.grads_received, *e.grads_sent) if s is not None]
+        elif isinstance(e, LeafGradEvent) and e.grad is not None:
+            found.append(e.grad)
+    for leaf in tape.leaves.values():
+        found += [leaf.value, *(snap for _, snap in leaf.updates)]
+    return [s for s in found if s is not None]
+
+
+def test_a_finished_tape_holds_no_gpu_memory():
+    model = mlp().cuda()
+    with record(model) as tape:
+        h = model(torch.randn(256, 2, device="cuda"))
+        h.sum().backward()
+    del h
+    model.zero_grad(set_to_none=True)
+    torch.cuda.synchronize()
+    snaps = _snapshots(tape)
+    assert snaps and all(s.device.startswith("cuda") for s in snaps)  # what was recorded
+    assert all(s.values is not None and s.values.device.type == "cpu" for s in snaps)
+    held = torch.cuda.memory_allocated()
+    del tape, snaps
+    gc.collect()
+    assert torch.cuda.memory_allocated() == held  # the tape kept CPU copies only
 
 
 def test_training_on_the_gpu_in_a_thread_stores_the_gpu_and_a_checkpoint_that_loads_on_the_cpu(tmp_path):
