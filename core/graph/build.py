@@ -66,15 +66,19 @@ def _add_autograd_nodes(g, tape, creator, output_value) -> dict:
     for info in tape.nodes.values():
         ev = creator.get(info.id)
         module = info.module
-        if info.is_accumulate:
-            module = tape.leaves[info.leaf].module
-        k = ordinals[(module, info.name)]
-        ordinals[(module, info.name)] += 1
+        if info.is_accumulate:  # one per leaf: known by its leaf, wherever it appears
+            leaf = tape.leaves[info.leaf]
+            module = leaf.module
+            key = f"{leaf.kind}:{leaf.name}/{info.name}"
+        else:
+            k = ordinals[(module, info.name)]
+            ordinals[(module, info.name)] += 1
+            key = f"{module or ''}/{info.name}#{k}"
         node = GraphNode(
             id=info.id,
             kind="accumulate" if info.is_accumulate else "op",
             label=info.name,
-            key=f"{module or ''}/{info.name}#{k}",
+            key=key,
             op=ev.op if ev else None,
             module=module,
             step=info.step,

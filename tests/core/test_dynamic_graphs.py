@@ -49,6 +49,21 @@ def test_diff_names_the_nodes_only_one_run_has():
     assert d.only_a == []
 
 
+def test_an_extra_input_adds_its_own_nodes_and_moves_no_other():
+    net = torch.nn.Linear(3, 2)
+
+    def run(extra: bool):
+        x = torch.randn(1, 3, requires_grad=True)
+        with record(net) as tape:
+            bias = torch.ones(2, requires_grad=True) * 2 if extra else 0  # a leaf before x's
+            (net(x) + bias).sum().backward()
+        return tape.graph()
+
+    d = diff(run(False), run(True))
+    assert d.only_a == [] and d.edges_only_a == []  # x's AccumulateGrad is still x's
+    assert d.only_b == ["/MulBackward0#0", "input:input0", "input:input0/AccumulateGrad"]
+
+
 def test_variable_length_rnn_graph_grows_with_the_input():
     torch.manual_seed(0)
     rnn = VariableLengthRNN(input_size=3, hidden_size=5)
