@@ -25,6 +25,7 @@ def test_power_records_pow_with_its_source_line_and_module():
     assert ev.source.text.strip() == "return input**self.exponent"
     assert ev.source.function == "forward"
     assert ev.outputs[0].shape == (100,)
+    assert (ev.outputs[0].dtype, ev.outputs[0].device) == ("float32", "cpu")
     assert ev.outputs[0].requires_grad
     torch.testing.assert_close(ev.outputs[0].values, output.detach())
     assert ev.inputs[0].source == "l0"

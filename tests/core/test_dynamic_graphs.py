@@ -94,7 +94,37 @@ def test_seed_hierarchy_clusters_nest_like_the_modules():
     # parameters sit with the module that owns them
     w = next(n for n in g.by_kind("parameter") if n.label == "stages.0.blocks.1.conv1.weight")
     assert w.module == "stages.0.blocks.1.conv1"
-    assert isinstance(Stage(4, 1).blocks[0], ResidualBlock)
+
+
+def test_a_residual_block_alone_joins_its_input_to_the_conv_path():
+    block = ResidualBlock(4)
+    x = torch.randn(1, 4, 5, 5, requires_grad=True)
+    with record(block) as tape:
+        block(x).sum().backward()
+    g = tape.graph()
+    (add,) = g.by_label("AddBackward0")
+    into_add = {g.nodes[e.src].label for e in g.edges if e.dst == add.id}
+    assert into_add == {"NativeBatchNormBackward0", "AccumulateGrad"}  # bn2's output and the skip from x
+    assert [g.nodes[n].label for n in g.clusters["conv1"].nodes].count("ConvolutionBackward0") == 1
+    torch.testing.assert_close(g.by_label("x")[0].grad.values, x.grad)
+    for name, p in block.named_parameters():
+        torch.testing.assert_close(g.by_label(name)[0].grad.values, p.grad, msg=name)
+
+
+def test_a_stage_alone_chains_its_blocks():
+    stage = Stage(4, depth=3)
+    with record(stage) as tape:
+        stage(torch.randn(2, 4, 5, 5)).sum().backward()
+    g = tape.graph()
+    blocks = [c for c in g.clusters if c.startswith("blocks.") and c.count(".") == 1]
+    assert sorted(blocks) == ["blocks.0", "blocks.1", "blocks.2"]
+    assert all(g.clusters[b].class_name == "ResidualBlock" and g.clusters[b].parent == "blocks" for b in blocks)
+    assert len(g.by_label("AddBackward0")) == 3
+    # each block's residual add takes the previous block's output (its last ReLU) as the skip
+    for k in (1, 2):
+        (add,) = [g.nodes[n] for n in g.clusters[f"blocks.{k}"].nodes if g.nodes[n].label == "AddBackward0"]
+        sources = {g.nodes[e.src].module for e in g.edges if e.dst == add.id}
+        assert f"blocks.{k - 1}.relu" in sources
 
 
 def test_power_graph_is_the_seed_picture():
@@ -108,6 +138,13 @@ def test_power_graph_is_the_seed_picture():
         ["inp", "AccumulateGrad", "PowBackward0", "MeanBackward0", "output"]
     )
     torch.testing.assert_close(g.by_label("inp")[0].grad.values, 3 * inp.detach() ** 2 / 100)
+    shapes = {(g.nodes[e.src].label, g.nodes[e.dst].label): e.shape for e in g.edges}
+    assert shapes == {
+        ("inp", "AccumulateGrad"): (100,),
+        ("AccumulateGrad", "PowBackward0"): (100,),
+        ("PowBackward0", "MeanBackward0"): (100,),
+        ("MeanBackward0", "output"): (),
+    }
 
 
 def test_graph_at_step_shows_only_nodes_created_so_far():
