@@ -403,6 +403,8 @@ class SnapshotStore:
     def snapshot(self, tensor: torch.Tensor) -> TensorSnapshot:
         """A snapshot of `tensor` as it is now. This runs for every op output and gradient,
         so it is built right here rather than by the general constructor (same result)."""
+        if tensor.is_meta:  # shapes without data (a model built on the meta device): nothing to keep
+            return TensorSnapshot(tensor, None)
         nbytes = tensor.numel() * tensor.element_size()
         if not self.budget.take(nbytes):
             return TensorSnapshot(tensor, None)  # statistics only

@@ -273,3 +273,15 @@ def test_source_text_is_kept_as_it_read_when_recorded():
     copy = pickle.loads(pickle.dumps(calls(tape)[0].source))
     assert calls(tape)[0].source.text == "y = (x * 3).sum()"
     assert copy.text == "y = (x * 3).sum()"
+
+
+def test_a_model_on_the_meta_device_records_shapes_without_values():
+    layer = nn.Linear(3, 2, device="meta")
+    with record(layer) as tape:
+        layer(torch.empty(4, 3, device="meta")).sum().backward()
+    assert not tape.failed
+    linear = next(e for e in calls(tape) if e.op == "linear")
+    out = linear.outputs[0]
+    assert (out.shape, out.device, out.values) == ((4, 2), "meta", None)
+    g = tape.graph()
+    assert g.by_label("weight")[0].grad.shape == (2, 3)
