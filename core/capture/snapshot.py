@@ -16,10 +16,11 @@ keeps alive; past it a snapshot computes its statistics at once and keeps no val
 
 On a GPU a copy goes to the CPU at once, and statistics past the budget read a few numbers
 back: both wait for the GPU. When the recording ends, every reference to GPU memory is
-copied to the CPU: a finished tape holds no GPU memory, however long it is kept. Copying on the device and fetching on first read, computing
-statistics on the device without any read back, and reading their four numbers back in one
-transfer were all measured on an H100 and made no difference beyond run-to-run noise
-(benchmarks/README.md): the Python work per op is what costs there. The simple code stays.
+copied to the CPU: a finished tape holds no GPU memory, however long it is kept. Copying on
+the device and fetching on first read, computing statistics on the device without any read
+back, and reading their four numbers back in one transfer were all measured on an H100 and
+made no difference beyond run-to-run noise (benchmarks/README.md): the Python work per op
+is what costs there. The simple code stays.
 """
 
 from __future__ import annotations
