@@ -12,6 +12,8 @@ from __future__ import annotations
 import inspect
 import sys
 import threading
+from collections.abc import Mapping
+from numbers import Integral
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -615,6 +617,7 @@ class record:
         cancel=None,
         model_path: str = "",
     ):
+        _check_arguments(model, memory_budget, names, cancel, model_path)
         self.model = model
         self.model_path = model_path
         self.memory_budget = memory_budget
@@ -647,6 +650,22 @@ class record:
             finally:
                 restore_gc()
         return False  # never swallow the user's exception
+
+
+def _check_arguments(model, memory_budget, names, cancel, model_path) -> None:
+    """Misuse fails here, in words, before anything is installed."""
+    if model is not None and not isinstance(model, torch.nn.Module):
+        raise TypeError(f"record(model=...) takes a torch.nn.Module or None, not {type(model).__name__}")
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, Integral):
+        raise TypeError(f"record(memory_budget=...) takes a number of bytes (int), not {type(memory_budget).__name__}")
+    if memory_budget < 0:
+        raise ValueError(f"record(memory_budget=...) must be 0 or more bytes, not {memory_budget}")
+    if names is not None and not isinstance(names, Mapping):
+        raise TypeError(f"record(names=...) takes a namespace such as a script's globals(), not {type(names).__name__}")
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise TypeError(f"record(cancel=...) takes a threading.Event (anything with is_set()), not {type(cancel).__name__}")
+    if not isinstance(model_path, str):
+        raise TypeError(f"record(model_path=...) takes a str, not {type(model_path).__name__}")
 
 
 def _find_parameter_owner(p, frames, extra: dict | None) -> tuple[str | None, str | None]:

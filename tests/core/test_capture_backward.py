@@ -1,5 +1,6 @@
 """Backward recording: node order, gradients against torch, retained and freed graphs."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -246,3 +247,23 @@ def test_gradients_sent_to_a_shared_producer_are_kept_per_edge():
     torch.testing.assert_close(into_h_consumers["MulBackward0"], torch.full((2,), 3.0))
     torch.testing.assert_close(into_h_consumers["ExpBackward0"], torch.tensor([1.0, 2.0]).exp())
     torch.testing.assert_close(h_node.grad.values, 3 + torch.tensor([1.0, 2.0]).exp())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"model": "net"}, TypeError, "torch.nn.Module or None, not str"),
+        ({"memory_budget": "256M"}, TypeError, "number of bytes"),
+        ({"memory_budget": -1}, ValueError, "0 or more bytes, not -1"),
+        ({"names": 5}, TypeError, "namespace"),
+        ({"cancel": True}, TypeError, "threading.Event"),
+        ({"model_path": 3}, TypeError, "model_path"),
+    ],
+)
+def test_misused_arguments_fail_in_words_before_anything_is_installed(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        record(**kwargs)
+    _assert_nothing_left_behind()
+    with record(memory_budget=np.int64(1024)) as tape:  # numpy's integers are integers too
+        (torch.ones(2, requires_grad=True) * 2).sum().backward()
+    assert not tape.failed
