@@ -10,7 +10,7 @@ aligned. The folding is deliberately coarse and listed here in full:
 - leading underscores go (`_softmax`, `_convolution`: ATen's private variants);
 - a trailing underscore goes (`relu_` pairs with `relu`: in-place or not, same work);
 - every convolution is `conv` (a trace only says `_convolution`), every indexing `index`
-  (`x[0]` is `select`, `x[:, 1:]` is `slice`).
+  (`x[0]` is `select`, `x[:, 1:]` is `slice`), and ATen's `numpy_T` is the `.T` property.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ _ALIASES = {
     "lshift": "bitwise_left_shift",
     "rshift": "bitwise_right_shift",
     "pos": "positive",
+    "numpy_T": "T",  # the `.T` property: the tape names it as written, ATen as numpy_T
 }
 
 # Calls that only move Python values around (sizes, tuple items, scalars for `if`):

@@ -74,6 +74,7 @@ def rnn():
         ("relu", "relu_"),
         ("rsub", "__rsub__"),
         ("div", "__truediv__"),
+        ("T", "numpy_T"),
     ],
 )
 def test_op_key_folds_every_spelling_of_one_operation(spellings):
@@ -85,6 +86,24 @@ def test_static_names_read_like_the_tapes():
     assert export_op_name(torch.ops.aten.pow.Tensor_Scalar) == "pow"
     assert trace_op_name("aten::linear") == "linear"
     assert op_key(trace_op_name("aten::_convolution")) == op_key("conv2d")
+
+
+def test_a_transpose_property_pairs_with_the_static_graphs():
+    class Tied(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.randn(3, 4))
+
+        def forward(self, x):
+            return x @ self.w.T
+
+    model, x = Tied(), torch.randn(2, 4)
+    tape = recorded(model, x)
+    assert [e.op for e in tape.forward_events] == ["T", "matmul"]
+    for static in (capture_export(model, (x,)), capture_trace(model, (x,))):
+        assert static.ok, static.error
+        result = match_ops(tape, static)
+        assert result.complete and result.lost == []
 
 
 # -- matching ----------------------------------------------------------------------------
