@@ -78,3 +78,25 @@ def test_zero_grad_without_set_to_none_does_not_erase_recorded_grads():
     grads = [e.grad.values for e in tape.events if isinstance(e, LeafGradEvent) and tape.leaves[e.leaf].name == "weight"]
     torch.testing.assert_close(grads[0], torch.ones(1, 2))
     torch.testing.assert_close(grads[1], torch.ones(1, 2))  # zeroed, then one batch again
+
+
+class _InDeviceMemory(torch.Tensor):
+    """Stands for a tensor on a GPU (the branch runs here; the real thing in test_cuda.py)."""
+
+    @property
+    def is_cpu(self):
+        return False
+
+
+def test_the_end_of_a_recording_copies_references_to_device_memory_and_keeps_cpu_ones():
+    from gradstudio.core.capture.snapshot import MemoryBudget, SnapshotStore
+
+    store = SnapshotStore(MemoryBudget(1 << 20))
+    on_device = torch.arange(6.0).as_subclass(_InDeviceMemory)
+    on_cpu = torch.arange(6.0) * 2
+    device_snap, cpu_snap = store.snapshot(on_device), store.snapshot(on_cpu)
+    del on_device, on_cpu  # nobody else holds either: a CPU one may stay a reference
+    store.settle()
+    assert not device_snap.pending and cpu_snap.pending
+    torch.testing.assert_close(device_snap.values.as_subclass(torch.Tensor), torch.arange(6.0))
+    torch.testing.assert_close(cpu_snap.values, torch.arange(6.0) * 2)
