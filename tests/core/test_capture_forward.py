@@ -230,6 +230,15 @@ def test_memory_budget_keeps_stats_but_drops_values():
     assert last.stats.numel == 1000
 
 
+def test_the_default_budget_is_256_mib_and_keeps_every_value_of_a_small_run():
+    x = torch.randn(1000, requires_grad=True)
+    with record() as tape:
+        z = (x * 2).exp()
+    assert tape.budget.limit == 256 * 1024 * 1024
+    assert not tape.values_truncated
+    torch.testing.assert_close(calls(tape)[-1].outputs[0].values, z.detach())
+
+
 def test_stats_count_nan_and_inf_and_leave_them_out():
     with record() as tape:
         t = torch.tensor([1.0, float("nan"), 3.0, float("inf")]) * 1
