@@ -27,7 +27,7 @@ from .modules import ModuleTracker, find_variable_name, user_frames
 from .source import SETUP, SourceLocation, _is_internal, user_location
 from .tape import DEFAULT_MEMORY_BUDGET, LeafInfo, NodeInfo, OutputInfo, Tape
 
-_SKIP, _CALL, _CONTROL, _BACKWARD, _GETTER = range(5)
+_SKIP, _CALL, _CONTROL, _BACKWARD = range(4)
 
 # Metadata queries and printing: not computation, and far too many to show.
 _SKIPPED_NAMES = frozenset(
@@ -42,6 +42,8 @@ _CONTROL_NAMES = frozenset(
     "__bool__ __int__ __float__ __index__ __len__ __iter__ __contains__ item tolist equal is_nonzero allclose".split()
 )
 _BACKWARD_FUNCS = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
+# Tensor properties that compute a new tensor, like a method call; the others are metadata.
+_COMPUTING_PROPERTIES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
 
 
 _INPLACE_DUNDERS = frozenset(
@@ -71,9 +73,10 @@ class _FuncInfo:
         if func in _BACKWARD_FUNCS:
             self.kind = _BACKWARD
             self.signature = inspect.signature(func)
-        elif name == "__get__":  # a tensor property: `.grad`, `.shape`, but also `w.T`, `z.real`
-            self.kind = _GETTER
-            self.op = getattr(getattr(func, "__self__", None), "__name__", None) or name
+        elif name == "__get__":  # a tensor property: metadata (`.grad`, `.shape`), or `w.T`
+            prop = getattr(getattr(func, "__self__", None), "__name__", None)
+            self.kind = _CALL if prop in _COMPUTING_PROPERTIES else _SKIP
+            self.op = prop or name
             self.qualname = self.qualname.removesuffix(".__get__")
         elif name in _SKIPPED_NAMES or (name.startswith("_") and not name.startswith("__")):
             # private helpers (`_set_grad_enabled` from `with torch.no_grad()`) are plumbing
@@ -211,8 +214,6 @@ class _Recorder(TorchFunctionMode):
             self._before_write(args[0], kwargs.get("out"))
         if info.kind == _BACKWARD:
             return self._backward(func, info, args, kwargs)
-        if info.kind == _GETTER:
-            return self._getter(func, info, args, kwargs)
         writes_leaf = info.inplace and self._leaf_ids and args and self._written_leaves(args[0])
         if info.kind == _SKIP and not writes_leaf:
             return func(*args, **kwargs)
@@ -225,18 +226,6 @@ class _Recorder(TorchFunctionMode):
             step = len(self.tape.events) - 1
             for leaf_id, t in writes_leaf:
                 self.tape.leaves[leaf_id].updates.append((step, self.tape.store.snapshot(t)))
-        return out
-
-    def _getter(self, func, info: _FuncInfo, args, kwargs):
-        """A property is an event only when it computes (`w.T` makes a node); reading
-        `.grad`, `.shape` or `.data` is metadata, and far too frequent to show."""
-        out = func(*args, **kwargs)
-        if isinstance(out, _Tensor) and out.requires_grad:
-            fn = _grad_fn(out)
-            if fn is not None and self._ids.get(fn) is None:
-                loc = user_location(3)
-                if loc is not SETUP:
-                    self._record_call(info.op, info.qualname, False, args, kwargs, out, loc)
         return out
 
     def _written_leaves(self, target) -> list:

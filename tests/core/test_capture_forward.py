@@ -84,6 +84,15 @@ def test_a_property_that_computes_is_an_event_with_its_node_and_line():
     del shape, grad, z
 
 
+def test_a_computing_property_is_an_event_also_without_a_node():
+    x = torch.randn(2, 3)
+    with record() as tape:
+        xt = x.T
+    (ev,) = calls(tape)
+    assert (ev.op, ev.nodes, ev.outputs[0].shape) == ("T", [], (3, 2))
+    del xt
+
+
 def test_ops_inside_a_pytorch_constructor_other_than_a_modules_are_recorded():
     mu = torch.zeros(3, requires_grad=True)
     sigma = torch.ones(1, requires_grad=True)
