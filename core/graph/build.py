@@ -69,7 +69,7 @@ def _add_autograd_nodes(g, tape, creator, output_value) -> dict:
         if info.is_accumulate:  # one per leaf: known by its leaf, wherever it appears
             leaf = tape.leaves[info.leaf]
             module = leaf.module
-            key = f"{leaf.kind}:{leaf.name}/{info.name}"
+            key = f"{g.nodes[leaf.id].key}/{info.name}"
         else:
             k = ordinals[(module, info.name)]
             ordinals[(module, info.name)] += 1
