@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .capture import Tape, TensorSnapshot
+from .capture import SavedTensorInfo, Tape, TensorSnapshot
 from .capture.source import SourceLocation
 from .graph import Graph
 
@@ -19,6 +19,8 @@ TAPE_VERSION = 1
 def _plain(value, with_values: bool):
     if isinstance(value, TensorSnapshot):
         return value.to_dict(with_values=with_values)
+    if isinstance(value, SavedTensorInfo):
+        return _plain(value.to_dict(), with_values)
     if isinstance(value, SourceLocation):
         return {"file": value.filename, "line": value.lineno, "function": value.function, "text": value.text}
     if isinstance(value, (frozenset, set)):

@@ -57,7 +57,9 @@ _Tensor = torch.Tensor
 
 
 def inspect_saved(fn, leaf_storages: set) -> list[SavedTensorInfo] | None:
-    """What `fn` keeps for backward; None if it was already freed."""
+    """What `fn` keeps for backward; None if it was already freed. Runs for every node a
+    recording finds, so values other than tensors are kept as they are and put into words
+    only when someone reads them."""
     out: list[SavedTensorInfo] = []
     for attr, name in saved_attribute_names(fn):
         try:
@@ -66,33 +68,38 @@ def inspect_saved(fn, leaf_storages: set) -> list[SavedTensorInfo] | None:
             return None
         except Exception:
             continue
+        kind = type(value)
         if isinstance(value, _Tensor):
             out.append(_tensor_info(name, value, leaf_storages))
-        elif isinstance(value, (list, tuple)) and value and isinstance(value[0], _Tensor):
+        elif (kind is tuple or kind is list) and value and type(value[0]) is not int and _has_tensor(value):
             if len(value) == 1:
                 out.append(_tensor_info(name, value[0], leaf_storages))
             else:  # a list of optional tensors may hold None too
                 out.extend(
                     _tensor_info(f"{name}[{i}]", t, leaf_storages)
                     if isinstance(t, _Tensor)
-                    else SavedTensorInfo(f"{name}[{i}]", None, None, 0, None, value=_short_repr(t))
+                    else SavedTensorInfo(f"{name}[{i}]", None, None, 0, None, False, None, t)
                     for i, t in enumerate(value)
                 )
-        else:
-            out.append(SavedTensorInfo(name, None, None, 0, None, value=_short_repr(value)))
+        else:  # sizes, dims, scalars: plain values, safe to keep
+            out.append(SavedTensorInfo(name, None, None, 0, None, False, None, value))
     return out
 
 
+def _has_tensor(values) -> bool:
+    for v in values:
+        if isinstance(v, _Tensor):
+            return True
+    return False
+
+
 def _tensor_info(name: str, t: torch.Tensor, leaf_storages: set) -> SavedTensorInfo:
-    key = storage_key(t)
-    return SavedTensorInfo(
-        name, tuple(t.shape), dtype_name(t.dtype), t.numel() * t.element_size(), key, key in leaf_storages
-    )
-
-
-def _short_repr(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    try:
+        st = t.untyped_storage()
+        key = (device_name(t.device), st.data_ptr(), st.nbytes())
+    except Exception:  # tensors without storage (meta, some subclasses)
+        key = None
+    return SavedTensorInfo(name, tuple(t.shape), dtype_name(t.dtype), t.nbytes, key, key in leaf_storages)
 
 
 _accumulate_types: dict[type, bool] = {}

@@ -130,16 +130,21 @@ class MemoryBudget:
 
 
 class TensorSnapshot:
-    """Shape, dtype, device and statistics of a tensor, plus its values within the budget."""
+    """Shape, dtype, device and statistics of a tensor, plus its values within the budget.
+
+    While a snapshot is a reference, shape, dtype and device are read from the referenced
+    tensor when first asked for (they cannot change without an in-place op,
+    which turns the reference into a copy first); they are filled in before the reference is
+    let go. The recorder makes hundreds of snapshots a step, most never looked at."""
 
     __slots__ = (
-        "shape", "_dtype", "_device", "requires_grad", "_ref", "_version", "_origin",
+        "_shape", "_dtype", "_device", "requires_grad", "_ref", "_version", "_origin",
         "_values", "_stats", "values_dropped", "stale", "__weakref__",
     )
 
     def __init__(self, tensor: torch.Tensor, budget: MemoryBudget | None, store: "SnapshotStore | None" = None):
         # The general path; the recorder's snapshots come from `SnapshotStore.snapshot`.
-        self.shape = tuple(tensor.shape)
+        self._shape = tuple(tensor.shape)
         self._dtype = tensor.dtype
         self._device = tensor.device
         self.requires_grad = tensor.requires_grad
@@ -164,12 +169,31 @@ class TensorSnapshot:
                 self._stats = TensorStats.of(tensor)
             self.values_dropped = True
 
+    # -- metadata, read from the reference while there is one --------------------------
+    def _keep_metadata(self) -> None:
+        """Read what is still read lazily from the reference, before letting it go."""
+        ref = self._ref
+        if self._shape is None and ref is not None:
+            self._shape = tuple(ref.shape)
+            self._dtype = ref.dtype
+            self._device = ref.device
+
+    @property
+    def shape(self) -> tuple:
+        if self._shape is None:
+            self._keep_metadata()
+        return self._shape
+
     @property
     def dtype(self) -> str:
+        if self._shape is None:
+            self._keep_metadata()
         return str(self._dtype).removeprefix("torch.")
 
     @property
     def device(self) -> str:
+        if self._shape is None:
+            self._keep_metadata()
         return str(self._device)
 
     # -- copy-on-write -----------------------------------------------------------------
@@ -182,8 +206,9 @@ class TensorSnapshot:
         ref = self._ref
         if ref is None:
             return
+        self._keep_metadata()
         if ref._version == self._version:
-            self._values = _copy(ref)
+            self._values = _copy_ref(ref)
         else:  # changed in a way the recorder could not see coming
             self.stale = True
             self.values_dropped = True
@@ -192,6 +217,7 @@ class TensorSnapshot:
 
     def __getstate__(self) -> dict:
         """Pickled as values: a reference to a live tensor cannot cross processes."""
+        self._keep_metadata()
         values = self.values
         state = {name: getattr(self, name) for name in self.__slots__
                  if name not in ("__weakref__", "_ref", "_origin") and hasattr(self, name)}
@@ -204,6 +230,7 @@ class TensorSnapshot:
             setattr(self, name, value)
 
     def _take_copy(self, values: torch.Tensor) -> None:
+        self._keep_metadata()
         self._values = values
         self._ref = None
         self._origin = None
@@ -307,10 +334,13 @@ def _can_reference(tensor: torch.Tensor, nbytes: int) -> bool:
 
 
 def _copy(tensor: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        if tensor.device.type == "cpu":
-            return tensor.detach().clone()
-        return tensor.detach().to("cpu", copy=True)
+    """A CPU copy that records nothing: a detached tensor makes no autograd node."""
+    return _copy_ref(tensor.detach())
+
+
+def _copy_ref(ref: torch.Tensor) -> torch.Tensor:
+    """`_copy` of a snapshot's reference, which is detached already."""
+    return ref.clone() if ref.is_cpu else ref.to("cpu", copy=True)
 
 
 def _storage_key(t: torch.Tensor):
@@ -358,7 +388,7 @@ def _copy_buffer(snaps: list) -> None:
                     s._take_copy(values)
             return
     for same in views.values():
-        values = _copy(same[0]._ref)
+        values = _copy_ref(same[0]._ref)
         for s in same:
             s._take_copy(values)
 
@@ -374,7 +404,7 @@ def _copy_whole(first: torch.Tensor, views: dict) -> torch.Tensor | None:
     size = first.untyped_storage().nbytes() // first.element_size()
     if size > sum(same[0]._ref.numel() for same in views.values()):
         return None
-    return _copy(first.as_strided((size,), (1,), 0))
+    return _copy_ref(first.as_strided((size,), (1,), 0))
 
 
 _new_snapshot = object.__new__
@@ -406,32 +436,32 @@ class SnapshotStore:
         so it is built right here rather than by the general constructor (same result)."""
         if tensor.is_meta:  # shapes without data (a model built on the meta device): nothing to keep
             return TensorSnapshot(tensor, None)
-        nbytes = tensor.numel() * tensor.element_size()
+        try:
+            nbytes = tensor.nbytes
+            # `_can_reference`, inline: reading the version raises for inference tensors
+            version = tensor._version
+            reference = tensor.layout is _STRIDED and tensor.untyped_storage().nbytes() <= 4 * nbytes + 4096
+        except Exception:
+            nbytes = tensor.numel() * tensor.element_size()
+            reference = False
         if not self.budget.take(nbytes):
             return TensorSnapshot(tensor, None)  # statistics only
         snap = _new_snapshot(TensorSnapshot)
-        snap.shape = tuple(tensor.shape)
-        snap._dtype = tensor.dtype
-        snap._device = tensor.device
         snap.requires_grad = tensor.requires_grad
         snap._stats = None
         snap.stale = False
         snap.values_dropped = False
-        try:  # `_can_reference`, inline
-            reference = (
-                tensor.layout is _STRIDED
-                and not tensor.is_inference()
-                and tensor.untyped_storage().nbytes() <= 4 * nbytes + 4096
-            )
-        except Exception:
-            reference = False
         if reference:
+            snap._shape = None  # shape, dtype and device: read from the reference when asked
             snap._values = None
             snap._ref = tensor.detach()  # shares storage and version counter
-            snap._version = tensor._version
+            snap._version = version
             snap._origin = weakref.ref(tensor)
             self._new.append(snap)
         else:
+            snap._shape = tuple(tensor.shape)
+            snap._dtype = tensor.dtype
+            snap._device = tensor.device
             snap._ref = snap._origin = None
             snap._values = _copy(tensor)
         return snap
@@ -472,7 +502,8 @@ class SnapshotStore:
     def settle(self) -> None:
         """The recording ends: copy what someone else could still change, and everything on
         a GPU (to the CPU); the rest (CPU tensors only the tape can reach) stays a reference
-        forever."""
+        forever. Every reference of the recording passes through here, so the loop is kept
+        to one storage read and one liveness check each."""
         with self._lock:
             new = self._new
             count = len(new)
@@ -487,10 +518,16 @@ class SnapshotStore:
             ref = snap._ref
             if ref is None:
                 continue
-            key = _storage_key(ref)
-            if key is None:
+            try:  # CPU storages by address; on other devices (always copied) with the device
+                key = ref.untyped_storage().data_ptr()
+                on_cpu = ref.is_cpu
+                if not on_cpu:
+                    key = (str(ref.device), key)
+            except Exception:  # no storage (meta tensors, some subclasses)
                 snap.materialize()
-            elif snap.reachable_elsewhere() or not ref.is_cpu:  # a tape never holds GPU memory
+                continue
+            origin = snap._origin
+            if not on_cpu or (origin is not None and origin() is not None):  # a tape never holds GPU memory
                 group = exposed.get(key)
                 if group is None:
                     exposed[key] = [snap]

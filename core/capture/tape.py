@@ -11,17 +11,67 @@ from .snapshot import MemoryBudget, SnapshotStore, TensorSnapshot
 DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024
 
 
-@dataclass
-class SavedTensorInfo:
-    """One thing autograd keeps on a node for its backward (a `_saved_*` attribute)."""
+_NO_RAW = object()
 
-    name: str  # "self", "mat2", "result"...
-    shape: tuple | None  # None for non-tensors
-    dtype: str | None
-    nbytes: int
-    storage_key: tuple | None  # identifies shared storage, to count each buffer once
-    aliases_leaf: bool = False  # the buffer belongs to a parameter or input anyway
-    value: str | None = None  # short repr for non-tensor values (dims, scalars)
+
+class SavedTensorInfo:
+    """One thing autograd keeps on a node for its backward (a `_saved_*` attribute).
+
+    A plain slotted class rather than a dataclass: a step makes hundreds. The short text of
+    a non-tensor value (dims, scalars) is made when first read, not while recording."""
+
+    __slots__ = ("name", "shape", "dtype", "nbytes", "storage_key", "aliases_leaf", "_value", "_raw")
+
+    def __init__(
+        self,
+        name: str,  # "self", "mat2", "result"...
+        shape: tuple | None,  # None for non-tensors
+        dtype: str | None,
+        nbytes: int,
+        storage_key: tuple | None,  # identifies shared storage, to count each buffer once
+        aliases_leaf: bool = False,  # the buffer belongs to a parameter or input anyway
+        value: str | None = None,  # short text of a non-tensor value
+        raw=_NO_RAW,  # or the value itself, put into words on first read
+    ):
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.nbytes = nbytes
+        self.storage_key = storage_key
+        self.aliases_leaf = aliases_leaf
+        self._value = value
+        self._raw = raw
+
+    @property
+    def value(self) -> str | None:
+        if self._raw is not _NO_RAW:
+            self._value = _short_repr(self._raw)
+            self._raw = _NO_RAW
+        return self._value
+
+    def to_dict(self) -> dict:
+        """The fields, the value as text (for JSON and pickling: the raw value need not do either)."""
+        return {"name": self.name, "shape": self.shape, "dtype": self.dtype, "nbytes": self.nbytes,
+                "storage_key": self.storage_key, "aliases_leaf": self.aliases_leaf, "value": self.value}
+
+    def __getstate__(self) -> dict:
+        return self.to_dict()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SavedTensorInfo) and self.to_dict() == other.to_dict()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return "SavedTensorInfo(" + ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items()) + ")"
+
+
+def _short_repr(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass
