@@ -330,8 +330,8 @@ class _Recorder(TorchFunctionMode):
             seq = an.sequence_nr(fn)
             if an.is_accumulate(fn):
                 var = fn.variable
-                info = NodeInfo(
-                    node_id, "AccumulateGrad", step, module, module_call, [], [tuple(var.shape)], None, None, seq
+                info = NodeInfo(  # saves nothing for backward
+                    node_id, "AccumulateGrad", step, module, module_call, [], [tuple(var.shape)], None, [], seq
                 )
                 info.leaf = self._leaf_for(var, step)
             elif 0 <= seq < start_seq:  # made before the recording started

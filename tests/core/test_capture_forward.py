@@ -227,6 +227,27 @@ def test_saved_tensors_and_bytes_held():
     del y
 
 
+def test_saved_values_that_are_not_tensors_read_as_text_also_after_pickling():
+    import pickle
+
+    x = torch.randn(4, 5, requires_grad=True)
+    idx = torch.tensor([0, 2])
+    with record() as tape:
+        y = x[:, idx]  # keeps the indices as a list whose first entry is None
+        z = x.view(20)
+    saved = {n.name: {s.name: s for s in n.saved} for n in tape.nodes.values()}
+    assert saved["ViewBackward0"]["self_sym_sizes"].value == "(4, 5)"
+    assert saved["ViewBackward0"]["self_sym_sizes"].shape is None
+    index = saved["IndexBackward0"]
+    assert index["indices[0]"].value == "None" and index["indices[0]"].shape is None
+    assert index["indices[1]"].shape == (2,) and index["indices[1]"].dtype == "int64"
+    copy = pickle.loads(pickle.dumps(tape))
+    after = {n.name: {s.name: s for s in n.saved} for n in copy.nodes.values()}
+    assert after == saved
+    assert after["IndexBackward0"]["self_sym_sizes"].value == "(4, 5)"
+    del y, z
+
+
 def test_memory_budget_keeps_stats_but_drops_values():
     x = torch.randn(1000, requires_grad=True)
     with record(memory_budget=10_000) as tape:

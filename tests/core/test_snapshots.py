@@ -100,3 +100,23 @@ def test_the_end_of_a_recording_copies_references_to_device_memory_and_keeps_cpu
     assert not device_snap.pending and cpu_snap.pending
     torch.testing.assert_close(device_snap.values.as_subclass(torch.Tensor), torch.arange(6.0))
     torch.testing.assert_close(cpu_snap.values, torch.arange(6.0) * 2)
+
+
+def test_a_snapshot_changed_unseen_keeps_its_shape_dtype_and_device():
+    """A reference whose tensor changed where no recorder could see it loses its values,
+    not what kind of tensor it was."""
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    with record() as tape:
+        y = x * 2
+    y.data.add_(1)  # after the recording: the tape copied y, since y is still alive
+    (snap,) = next(e for e in tape.events if isinstance(e, CallEvent)).outputs
+    torch.testing.assert_close(snap.values, x.detach() * 2)
+    from gradstudio.core.capture.snapshot import MemoryBudget, SnapshotStore
+
+    store = SnapshotStore(MemoryBudget(1 << 20))
+    t = torch.ones(2, 5, dtype=torch.float16)
+    snap = store.snapshot(t)
+    t.mul_(3)  # no recording sees this one: only the version counter tells
+    store.settle()
+    assert snap.stale and snap.values is None
+    assert (snap.shape, snap.dtype, snap.device, snap.numel) == ((2, 5), "float16", "cpu", 10)
