@@ -363,8 +363,8 @@ def _copy_buffer(snaps: list) -> None:
         if ref._version != s._version:
             s.materialize()  # changed unseen: marked stale
             continue
-        try:
-            key = (ref.dtype, ref.shape, ref.stride(), ref.storage_offset())
+        try:  # conjugate and negative views differ from their base only by a flag
+            key = (ref.dtype, ref.shape, ref.stride(), ref.storage_offset(), ref.is_conj(), ref.is_neg())
         except Exception:
             s.materialize()
             continue
@@ -382,7 +382,7 @@ def _copy_buffer(snaps: list) -> None:
         except Exception:  # a layout or dtype without as_strided: a copy per view
             whole = None
         if whole is not None:
-            for (_, shape, strides, offset), same in views.items():
+            for (_, shape, strides, offset, _, _), same in views.items():
                 values = whole.as_strided(shape, strides, offset)
                 for s in same:
                     s._take_copy(values)
@@ -397,9 +397,7 @@ def _copy_whole(first: torch.Tensor, views: dict) -> torch.Tensor | None:
     """A copy of the whole buffer behind these views, when they are of one dtype and
     together cover it. Not for conjugated or negated views: those are flags, not strides."""
     dtype = first.dtype
-    if first.is_complex() or any(key[0] != dtype for key in views):
-        return None
-    if any(same[0]._ref.is_neg() for same in views.values()):
+    if first.is_complex() or any(key[0] != dtype or key[5] for key in views):
         return None
     size = first.untyped_storage().nbytes() // first.element_size()
     if size > sum(same[0]._ref.numel() for same in views.values()):

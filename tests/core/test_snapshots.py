@@ -120,3 +120,19 @@ def test_a_snapshot_changed_unseen_keeps_its_shape_dtype_and_device():
     store.settle()
     assert snap.stale and snap.values is None
     assert (snap.shape, snap.dtype, snap.device, snap.numel) == ((2, 5), "float16", "cpu", 10)
+
+
+def test_a_conjugate_view_keeps_its_own_values_beside_its_base():
+    """`w.conj()` shares `w`'s memory, shape and strides and differs only by a flag: the
+    end of the recording must not give it `w`'s copy (both are still alive here)."""
+    z = torch.tensor([1 + 2j, 3 - 4j], requires_grad=True)
+    with record() as tape:
+        w = z * 1
+        c = w.conj()
+        (c * w).real.sum().backward()
+    values = {e.op: e.outputs[0].values for e in tape.events if isinstance(e, CallEvent)}
+    torch.testing.assert_close(values["mul"], torch.tensor([5 + 0j, 25 + 0j]))  # the last mul
+    torch.testing.assert_close(values["conj"], torch.tensor([1 - 2j, 3 + 4j]))
+    first_mul = next(e for e in tape.events if isinstance(e, CallEvent) and e.op == "mul")
+    torch.testing.assert_close(first_mul.outputs[0].values, torch.tensor([1 + 2j, 3 - 4j]))
+    del w, c
