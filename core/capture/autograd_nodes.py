@@ -17,12 +17,17 @@ _saved_attr_cache: dict[type, tuple[tuple[str, str], ...]] = {}
 
 def saved_attribute_names(fn) -> tuple[tuple[str, str], ...]:
     """(attribute, saved name) for each `_saved_*` attribute of a node type:
-    `("_saved_self", "self")`."""
+    `("_saved_self", "self")`; and `saved_tensors` for a custom Function's node."""
     names = _saved_attr_cache.get(type(fn))
     if names is None:
         names = tuple((a, a[len("_saved_"):]) for a in dir(fn) if a.startswith("_saved_"))
+        if isinstance(fn, _CustomFunctionNode):  # a custom Function: what ctx.save_for_backward kept
+            names += (("saved_tensors", "saved_tensors"),)
         _saved_attr_cache[type(fn)] = names
     return names
+
+
+_CustomFunctionNode = torch.autograd.function.BackwardCFunction
 
 
 _device_names: dict = {}

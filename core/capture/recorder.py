@@ -255,7 +255,10 @@ class _Recorder(TorchFunctionMode):
         if loc is SETUP:
             return out
         name = f"{cls.__name__}.apply"
-        self._record_call(name, f"{cls.__module__}.{cls.__qualname__}.apply", False, args, kwargs, out, loc)
+        # The mode is active here (not inside its own handler): the recorder's own tensor
+        # calls (a snapshot's detach) must not become events of the user's.
+        with torch._C.DisableTorchFunction():
+            self._record_call(name, f"{cls.__module__}.{cls.__qualname__}.apply", False, args, kwargs, out, loc)
         return out
 
     def _record_call(self, op, qualname, control, args, kwargs, out, loc) -> None:

@@ -192,6 +192,11 @@ def test_custom_autograd_function_is_an_event():
     assert ev.op == "Square.apply"
     assert [tape.nodes[n].name for n in ev.nodes][-1] == "SquareBackward"
     assert torch.autograd.Function.apply.__func__.__name__ != "_patched_apply"  # restored afterwards
+    # the forward's own `x * x`, then the apply; the recorder's own work makes no events
+    assert [e.op for e in calls(tape)] == ["mul", "Square.apply"]
+    assert {tape.nodes[n].step for n in ev.nodes} == {ev.index}  # created by the apply
+    (square,) = [tape.nodes[n] for n in ev.nodes if tape.nodes[n].name == "SquareBackward"]
+    assert [(s.name, s.shape, s.nbytes) for s in square.saved] == [("saved_tensors", (3,), 12)]  # ctx.save_for_backward
     del y
 
 
