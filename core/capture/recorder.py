@@ -62,8 +62,10 @@ class _FuncInfo:
         name = getattr(func, "__name__", None) or type(func).__name__
         self.op = name
         # writes into its first argument: snapshots of that storage must be copied first
-        self.inplace = name in _INPLACE_DUNDERS or (
-            name.endswith("_") and not name.endswith("__") and name not in _FLAG_SETTERS
+        # (`torch.ops.aten.add_.Tensor` is named "add_.Tensor": the overload follows a dot)
+        base = name.partition(".")[0]
+        self.inplace = base in _INPLACE_DUNDERS or (
+            base.endswith("_") and not base.endswith("__") and base not in _FLAG_SETTERS
         )
         try:
             self.qualname = torch.overrides.resolve_name(func) or name

@@ -24,6 +24,18 @@ def test_in_place_op_after_snapshot_keeps_the_old_values():
     assert not mul.stale
 
 
+def test_an_in_place_aten_overload_copies_the_old_values_first():
+    """`torch.ops.aten.add_.Tensor` is named "add_.Tensor": still an in-place op."""
+    with record() as tape:
+        b = torch.ones(3) * 3
+        torch.ops.aten.add_.Tensor(b, torch.ones(3))
+    (mul,) = outputs_of(tape, "mul")
+    assert not mul.stale
+    torch.testing.assert_close(mul.values, torch.full((3,), 3.0))
+    assert mul.stats.max == 3.0
+    torch.testing.assert_close(b, torch.full((3,), 4.0))
+
+
 def test_inplace_relu_does_not_rewrite_the_batchnorm_output():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(inplace=True))
