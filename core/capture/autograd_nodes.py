@@ -104,7 +104,24 @@ def _tensor_info(name: str, t: torch.Tensor, leaf_storages: set) -> SavedTensorI
         key = (device_name(t.device), st.data_ptr(), st.nbytes())
     except Exception:  # tensors without storage (meta, some subclasses)
         key = None
-    return SavedTensorInfo(name, tuple(t.shape), dtype_name(t.dtype), t.nbytes, key, key in leaf_storages)
+    try:
+        nbytes = t.nbytes
+    except RuntimeError:  # sparse: what its indices and values take
+        nbytes = _sparse_bytes(t)
+    return SavedTensorInfo(name, tuple(t.shape), dtype_name(t.dtype), nbytes, key, key in leaf_storages)
+
+
+def _sparse_bytes(t: torch.Tensor) -> int:
+    try:
+        if t.layout == torch.sparse_coo:
+            return t._indices().nbytes + t._values().nbytes
+        if t.layout in (torch.sparse_csr, torch.sparse_bsr):
+            return t.crow_indices().nbytes + t.col_indices().nbytes + t.values().nbytes
+        if t.layout in (torch.sparse_csc, torch.sparse_bsc):
+            return t.ccol_indices().nbytes + t.row_indices().nbytes + t.values().nbytes
+    except RuntimeError:
+        pass
+    return 0
 
 
 _accumulate_types: dict[type, bool] = {}

@@ -165,3 +165,16 @@ def test_recording_keeps_no_graph_alive_that_the_program_dropped():
     assert alive_during == [False, False, True]  # only the graph `y` still holds
     assert len([n for n in tape.nodes.values() if n.name == "KeepsTokenBackward"]) == 3
     del y
+
+
+def test_a_sparse_matrix_product_records_what_its_node_keeps():
+    """A saved sparse tensor has no `nbytes`: its indices and values are counted instead."""
+    s = torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.tensor([1.0, 2.0]), (2, 2)).requires_grad_()
+    d = torch.randn(2, 3, requires_grad=True)
+    with record() as tape:
+        torch.sparse.mm(s, d).sum().backward()
+    saved = {x.name: x for n in tape.nodes.values() for x in n.saved or ()}
+    sparse = [x for x in saved.values() if x.shape == (2, 2)]
+    assert sparse and sparse[0].nbytes == 2 * 2 * 8 + 2 * 4  # int64 indices, float32 values
+    assert not tape.failed
+    torch.testing.assert_close(d.grad, s.detach().to_dense().t() @ torch.ones(2, 3))
