@@ -506,6 +506,14 @@ class _Recorder(TorchFunctionMode):
         if func is torch.autograd.grad and result is not None:
             with torch.no_grad():
                 returned = [None if g is None else tape.store.snapshot(g) for g in _tensors_or_none(result)]
+        if create:  # the pass built a graph of its own (double backward): its nodes are this pass's
+            if func is torch.autograd.grad:
+                grads = [g for g in _tensors_or_none(result) if g is not None]
+            else:
+                grads = [t.grad for t, _ in hook_leaves.values() if t.grad is not None]
+            made = [f for f in map(_grad_fn, grads) if f is not None]
+            if made:
+                self._add_nodes(an.walk_new(made, self._ids), len(tape.events))  # the end event's index
         tape.append(
             BackwardEndEvent, kind="backward_end", pass_index=pass_index, ok=True, freed=not retain, returned=returned
         )

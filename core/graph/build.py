@@ -7,6 +7,7 @@ from collections import defaultdict
 from ..capture.events import (
     BackwardEndEvent,
     BackwardNodeEvent,
+    BackwardStartEvent,
     CallEvent,
     LeafGradEvent,
 )
@@ -60,11 +61,31 @@ def _add_leaves(g: Graph, tape: Tape) -> None:
         )
 
 
+class _PassCreator:
+    """A backward pass with `create_graph=True` builds nodes of its own (double backward):
+    they are shown as made by the call that ran the pass, on its line."""
+
+    def __init__(self, start: BackwardStartEvent):
+        self.op = start.api
+        self.source = start.source
+
+
+def _backward_creator(tape: Tape, step: int) -> _PassCreator | None:
+    end = tape.events[step]
+    if not isinstance(end, BackwardEndEvent):
+        return None
+    start = next((e for e in reversed(tape.events[:step]) if isinstance(e, BackwardStartEvent)
+                  and e.pass_index == end.pass_index), None)
+    return None if start is None else _PassCreator(start)
+
+
 def _add_autograd_nodes(g, tape, creator, output_value) -> dict:
     ordinals: dict[tuple, int] = defaultdict(int)
     slot_edges: dict[tuple[str, int], GraphEdge] = {}
     for info in tape.nodes.values():
         ev = creator.get(info.id)
+        if ev is None and 0 <= info.step < len(tape.events):
+            ev = _backward_creator(tape, info.step)
         module = info.module
         if info.is_accumulate:  # one per leaf: known by its leaf, wherever it appears
             leaf = tape.leaves[info.leaf]

@@ -130,6 +130,32 @@ def test_autograd_grad_is_recorded_and_leaves_grad_untouched():
     assert_reverse_topological(tape)
 
 
+@pytest.mark.parametrize("api", ["grad", "backward"])
+def test_nodes_a_create_graph_pass_builds_belong_to_that_pass(api):
+    """Double backward: the graph of the gradient is made by the pass, not by the next call."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with record() as tape:
+        y = (x**3).sum()
+        if api == "grad":
+            (gx,) = torch.autograd.grad(y, x, create_graph=True)
+        else:
+            y.backward(create_graph=True)
+            gx = x.grad
+        z = gx.sum()  # a later call: must not take the credit
+    end = of(tape, BackwardEndEvent)[0]
+    made = [n for n in tape.nodes.values() if n.step == end.index]
+    assert made and gx.grad_fn.metadata  # the gradient's own node is among them
+    assert {n.name for n in made} >= {type(gx.grad_fn).__name__}
+    g = tape.graph()
+    node = g.nodes[made[0].id]
+    assert node.op == ("torch.autograd.grad" if api == "grad" else "Tensor.backward")
+    assert "create_graph=True" in node.source.text
+    later = [n for n in tape.nodes.values() if n.step == end.index + 1]
+    assert [n.name for n in later] == ["SumBackward0"]
+    (gz,) = torch.autograd.grad(z, x)
+    torch.testing.assert_close(gz, 6 * x.detach())
+
+
 def test_hooks_are_removed_after_backward():
     model = mlp()
     x = torch.randn(2, 4)
