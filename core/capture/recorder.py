@@ -136,6 +136,7 @@ class _Recorder(TorchFunctionMode):
         self._leaf_names: set[str] = set()
         self._inputs_named = 0
         self._last_outputs: list[tuple[str, tuple]] = []
+        self._hooked_outputs: dict[str, set[int]] = {}  # node id -> outputs with a tensor hook
         self._start_seq = 0
         self.thread = threading.get_ident()
 
@@ -218,6 +219,8 @@ class _Recorder(TorchFunctionMode):
             return self._backward(func, info, args, kwargs)
         writes_leaf = info.inplace and self._leaf_ids and args and self._written_leaves(args[0])
         if info.kind == _SKIP and not writes_leaf:
+            if info.op == "register_hook" and args:
+                self._note_tensor_hook(args[0])
             return func(*args, **kwargs)
         loc = user_location(2)
         if loc is SETUP:  # nn.Linear(...) initialising its weights: set-up, not the user's ops
@@ -229,6 +232,15 @@ class _Recorder(TorchFunctionMode):
             for leaf_id, t in writes_leaf:
                 self.tape.leaves[leaf_id].updates.append((step, self.tape.store.snapshot(t)))
         return out
+
+    def _note_tensor_hook(self, t) -> None:
+        """A hook on a computed tensor may change the gradient its node receives: backward
+        must then keep what the consumer sent apart from it. (Hooks on leaves are found on
+        the leaf itself when backward starts.)"""
+        f = _grad_fn(t) if isinstance(t, torch.Tensor) else None
+        node_id = None if f is None else self._ids.get(f)
+        if node_id is not None:
+            self._hooked_outputs.setdefault(node_id, set()).add(t.output_nr)
 
     def _written_leaves(self, target) -> list:
         """Registered leaves among the tensors an in-place op writes, also through another
@@ -436,6 +448,10 @@ class _Recorder(TorchFunctionMode):
         nodes = tape.nodes
         hook_nodes = {}
         hook_leaves = {}
+        # Where the user's hooks may change a gradient between the node that sends it and the
+        # node that receives it: whole nodes (id) and single outputs ((id, output nr)).
+        rewritten_nodes, rewritten_outputs = set(), set()
+        hooked = self._hooked_outputs
         for fn, _ in reachable:
             node_id = get(fn)
             hook_nodes[node_id] = fn
@@ -447,6 +463,12 @@ class _Recorder(TorchFunctionMode):
                 hook_leaves[node.leaf] = (leaf_tensor, node_id)
                 if leaf_tensor.grad is not None:  # autograd will add into it in place
                     tape.store.before_write(leaf_tensor.grad)
+                if getattr(leaf_tensor, "_backward_hooks", None):  # `x.register_hook(...)` on a leaf
+                    rewritten_nodes.add(id(fn))
+            elif node.name == "BackwardHookFunctionBackward":  # a module's full backward hooks
+                rewritten_nodes.add(id(fn))
+            if hooked and node_id in hooked:  # `h.register_hook(...)` while recording
+                rewritten_outputs.update((id(fn), nr) for nr in hooked[node_id])
 
         names = user_frames(self.entry_frame, skip=2)
         for t in roots:
@@ -458,7 +480,7 @@ class _Recorder(TorchFunctionMode):
 
         # A gradient sent along the only edge into a producer's output is exactly what that
         # producer receives: snapshot it once, on the receiving side. (Not with `inputs=`:
-        # there the producer may never run.)
+        # there the producer may never run; nor where a hook may change it on the way.)
         skip_sent: dict[str, frozenset] = {}
         if params.get("inputs") is None and func is not torch.autograd.grad:
             consumers: dict[tuple, int] = {}
@@ -474,7 +496,12 @@ class _Recorder(TorchFunctionMode):
             interned: dict[frozenset, frozenset] = {}  # the same few slot sets, kept once
             for fn, nexts in reachable:
                 slots = frozenset(
-                    i for i, (nxt, nr) in enumerate(nexts) if nxt is not None and consumers[(id(nxt), nr)] == 1
+                    i
+                    for i, (nxt, nr) in enumerate(nexts)
+                    if nxt is not None
+                    and consumers[(id(nxt), nr)] == 1
+                    and id(nxt) not in rewritten_nodes
+                    and (id(nxt), nr) not in rewritten_outputs
                 )
                 if slots:
                     skip_sent[get(fn)] = interned.setdefault(slots, slots)

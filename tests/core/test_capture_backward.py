@@ -293,3 +293,41 @@ def test_misused_arguments_fail_in_words_before_anything_is_installed(kwargs, er
     with record(memory_budget=np.int64(1024)) as tape:  # numpy's integers are integers too
         (torch.ones(2, requires_grad=True) * 2).sum().backward()
     assert not tape.failed
+
+
+def _edge_grads(tape) -> dict:
+    g = tape.graph()
+    return {(g.nodes[e.src].label, g.nodes[e.dst].label): e.grad.values for e in g.edges if e.grad is not None}
+
+
+def test_a_tensor_hook_that_changes_a_gradient_shows_it_sent_and_received_apart():
+    """Between the node that sends a gradient and the node that receives it, a hook may
+    change it: the edge shows what was sent, the receiving node what it got."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with record() as tape:
+        h = x * 1
+        h.register_hook(lambda g: g * 10)
+        h.exp().sum().backward()
+    sent = x.detach().exp()
+    edges = _edge_grads(tape)
+    torch.testing.assert_close(edges[("MulBackward0", "ExpBackward0")], sent)
+    mul = next(e for e in of(tape, BackwardNodeEvent) if tape.nodes[e.node].name == "MulBackward0")
+    torch.testing.assert_close(mul.grads_received[0].values, 10 * sent)
+    torch.testing.assert_close(x.grad, 10 * sent)
+
+
+def test_hooks_on_a_leaf_and_on_a_module_keep_what_was_sent():
+    lin = nn.Linear(3, 2)
+    lin.weight.register_hook(lambda g: g * 0)  # registered before the recording
+    lin.register_full_backward_hook(lambda mod, gin, gout: (gin[0] * 3,))
+    x = torch.randn(4, 3, requires_grad=True)
+    with record(lin) as tape:
+        lin(x).sum().backward()
+    received = {tape.nodes[e.node].name: e for e in of(tape, BackwardNodeEvent)}
+    weight_acc = next(e for e in of(tape, BackwardNodeEvent)
+                      if tape.nodes[e.node].leaf and tape.leaves[tape.nodes[e.node].leaf].name == "weight")
+    assert torch.count_nonzero(weight_acc.grads_received[0].values) == 0  # after the hook
+    sent_to_weight = [v for (src, dst), v in _edge_grads(tape).items() if src == "AccumulateGrad" and dst == "TBackward0"]
+    assert sent_to_weight and torch.count_nonzero(sent_to_weight[0]) > 0  # before it
+    assert "BackwardHookFunctionBackward" in received
+    torch.testing.assert_close(x.grad, 3 * torch.ones(4, 2) @ lin.weight.detach())
