@@ -55,8 +55,14 @@ _INPLACE_DUNDERS = frozenset(
 _FLAG_SETTERS = frozenset({"requires_grad_", "retain_grad_", "share_memory_", "rename_"})  # no data written
 
 
+# Calls that hand out the tensor's memory under a version counter of its own (`.data`) or
+# none (numpy, DLPack): writes through them cannot be seen, so what the tape keeps of that
+# memory is copied from then on.
+_ESCAPING = frozenset({"data", "numpy", "__array__", "__dlpack__"})
+
+
 class _FuncInfo:
-    __slots__ = ("kind", "op", "qualname", "signature", "inplace")
+    __slots__ = ("kind", "op", "qualname", "signature", "inplace", "escapes")
 
     def __init__(self, func):
         name = getattr(func, "__name__", None) or type(func).__name__
@@ -72,6 +78,7 @@ class _FuncInfo:
         except Exception:
             self.qualname = name
         self.signature = None
+        self.escapes = False
         if func in _BACKWARD_FUNCS:
             self.kind = _BACKWARD
             self.signature = inspect.signature(func)
@@ -80,6 +87,7 @@ class _FuncInfo:
             self.kind = _CALL if prop in _COMPUTING_PROPERTIES else _SKIP
             self.op = prop or name
             self.qualname = self.qualname.removesuffix(".__get__")
+            self.escapes = prop in _ESCAPING
         elif name in _SKIPPED_NAMES or (name.startswith("_") and not name.startswith("__")):
             # private helpers (`_set_grad_enabled` from `with torch.no_grad()`) are plumbing
             self.kind = _SKIP
@@ -87,6 +95,8 @@ class _FuncInfo:
             self.kind = _CONTROL
         else:
             self.kind = _CALL
+        if name in _ESCAPING:
+            self.escapes = True
 
 
 _func_info: dict = {}
@@ -217,6 +227,8 @@ class _Recorder(TorchFunctionMode):
             self._before_write(args[0], kwargs.get("out"))
         if info.kind == _BACKWARD:
             return self._backward(func, info, args, kwargs)
+        if info.escapes and args and isinstance(args[0], torch.Tensor):
+            self.tape.store.escape(args[0])
         writes_leaf = info.inplace and self._leaf_ids and args and self._written_leaves(args[0])
         if info.kind == _SKIP and not writes_leaf:
             if info.op == "register_hook" and args:

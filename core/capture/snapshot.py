@@ -420,6 +420,7 @@ class SnapshotStore:
         self.budget = budget
         self._new: list[TensorSnapshot] = []  # references not grouped by storage yet
         self._pending: dict = {}  # storage key -> snapshots referencing that storage
+        self._escaped: set = set()  # storages writable behind the version counter's back
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
@@ -442,6 +443,8 @@ class SnapshotStore:
         except Exception:
             nbytes = tensor.numel() * tensor.element_size()
             reference = False
+        if reference and self._escaped and _storage_key(tensor) in self._escaped:
+            reference = False  # a write through numpy or `.data` would go unseen: copy now
         if not self.budget.take(nbytes):
             return TensorSnapshot(tensor, None)  # statistics only
         snap = _new_snapshot(TensorSnapshot)
@@ -486,6 +489,16 @@ class SnapshotStore:
                 pending[key] = [snap]
             else:
                 group.append(snap)
+
+    def escape(self, tensor: torch.Tensor) -> None:
+        """`tensor`'s memory is now reachable where writes do not move its version counter
+        (`.data`, `.numpy()`, DLPack): copy what references it, and copy it from now on."""
+        key = _storage_key(tensor)
+        if key is None:
+            return
+        with self._lock:
+            self._escaped.add(key)
+        self.before_write(tensor)
 
     def before_write(self, tensor: torch.Tensor) -> None:
         """`tensor` is about to be changed in place: copy every snapshot sharing its storage."""

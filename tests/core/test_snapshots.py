@@ -148,3 +148,24 @@ def test_a_conjugate_view_keeps_its_own_values_beside_its_base():
     first_mul = next(e for e in tape.events if isinstance(e, CallEvent) and e.op == "mul")
     torch.testing.assert_close(first_mul.outputs[0].values, torch.tensor([1 + 2j, 3 - 4j]))
     del w, c
+
+
+def test_memory_handed_to_numpy_or_through_data_keeps_the_recorded_values():
+    """Writes through a numpy array or a `.data` alias do not move the tensor's version
+    counter: once its memory is handed out, the tape copies what it keeps of it."""
+    with record() as tape:
+        arr = (torch.arange(4.0) * 2).numpy()  # a temporary, normalised in place later
+        y = torch.ones(3) * 2
+        alias = y.data
+        del y
+        a = torch.ones(3) * 5
+        a.numpy()[:] = 99  # during the recording
+        a * 1  # after it: the new values
+    arr -= arr.mean()
+    alias.add_(100)
+    muls = outputs_of(tape, "mul")
+    torch.testing.assert_close(muls[0].values, torch.tensor([0.0, 2.0, 4.0, 6.0]))
+    torch.testing.assert_close(muls[1].values, torch.full((3,), 2.0))
+    torch.testing.assert_close(muls[2].values, torch.full((3,), 5.0))
+    torch.testing.assert_close(muls[3].values, torch.full((3,), 99.0))
+    assert not any(m.stale for m in muls)
