@@ -10,7 +10,7 @@ import itertools
 
 import torch
 
-from .tape import SavedTensorInfo
+from .tape import PACKED, SavedTensorInfo
 
 _saved_attr_cache: dict[type, tuple[tuple[str, str], ...]] = {}
 
@@ -61,12 +61,41 @@ def storage_key(t: torch.Tensor) -> tuple | None:
 _Tensor = torch.Tensor
 
 
-def inspect_saved(fn, leaf_storages: set) -> list[SavedTensorInfo] | None:
+_packed_cache: dict[type, frozenset] = {}
+
+
+def _tensor_attributes(fn) -> frozenset:
+    """The saved attributes that hold tensors: those with a `_raw_saved_*` twin."""
+    names = _packed_cache.get(type(fn))
+    if names is None:
+        raw = {a[len("_raw"):] for a in dir(fn) if a.startswith("_raw_saved")}  # "_saved_self"
+        names = _packed_cache[type(fn)] = frozenset(
+            a for a, _ in saved_attribute_names(fn) if a in raw or "_" + a in raw  # custom: saved_tensors
+        )
+    return names
+
+
+def saved_tensors_hooked() -> bool:
+    """A `saved_tensors_hooks` context is active (`torch.utils.checkpoint`, `save_on_cpu`):
+    what nodes save now is packed by it, and unpacking runs its hook (checkpoint recomputes
+    the forward each time)."""
+    try:
+        return torch._C._autograd._top_saved_tensors_default_hooks(False) is not None
+    except Exception:  # the private hook stack moved: read saved tensors as before
+        return False
+
+
+def inspect_saved(fn, leaf_storages: set, packed: bool = False) -> list[SavedTensorInfo] | None:
     """What `fn` keeps for backward; None if it was already freed. Runs for every node a
     recording finds, so values other than tensors are kept as they are and put into words
-    only when someone reads them."""
+    only when someone reads them. `packed`: a saved-tensors hook packed its tensors; they
+    are named, never unpacked (that would run the user's hook)."""
     out: list[SavedTensorInfo] = []
+    hooked = _tensor_attributes(fn) if packed else ()
     for attr, name in saved_attribute_names(fn):
+        if attr in hooked:
+            out.append(SavedTensorInfo(name, None, None, 0, None, False, PACKED))
+            continue
         try:
             value = getattr(fn, attr)
         except RuntimeError:  # "saved tensors ... have already been freed"

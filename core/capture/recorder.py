@@ -352,6 +352,7 @@ class _Recorder(TorchFunctionMode):
         set_id = self._ids.set
         start_seq = self._start_seq
         leaf_storages = self._leaf_storages
+        packed = an.saved_tensors_hooked()  # checked now, while the user's context is active
         ids = []
         for fn, _ in found:
             node_id = f"n{len(nodes)}"
@@ -366,12 +367,12 @@ class _Recorder(TorchFunctionMode):
             elif 0 <= seq < start_seq:  # made before the recording started
                 info = NodeInfo(
                     node_id, an.type_name(fn), -1, None, None, [], an.output_shapes(fn), None,
-                    an.inspect_saved(fn, leaf_storages), seq,
+                    an.inspect_saved(fn, leaf_storages, packed), seq,
                 )
             else:
                 info = NodeInfo(
                     node_id, an.type_name(fn), step, module, module_call, [], an.output_shapes(fn), None,
-                    an.inspect_saved(fn, leaf_storages), seq,
+                    an.inspect_saved(fn, leaf_storages, packed), seq,
                 )
             nodes[node_id] = info
             ids.append(node_id)

@@ -12,6 +12,7 @@ DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024
 
 
 _NO_RAW = object()
+PACKED = "packed by a saved-tensors hook: not read"  # the value of a tensor a hook packed
 
 
 class SavedTensorInfo:
@@ -48,6 +49,12 @@ class SavedTensorInfo:
             self._value = _short_repr(self._raw)
             self._raw = _NO_RAW
         return self._value
+
+    @property
+    def packed(self) -> bool:
+        """A tensor packed by a saved-tensors hook (checkpoint, save_on_cpu): not unpacked to
+        look at it, since that runs the hook."""
+        return self._value == PACKED
 
     def to_dict(self) -> dict:
         """The fields, the value as text (for JSON and pickling: the raw value need not do either)."""

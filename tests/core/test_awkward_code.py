@@ -178,3 +178,49 @@ def test_a_sparse_matrix_product_records_what_its_node_keeps():
     assert sparse and sparse[0].nbytes == 2 * 2 * 8 + 2 * 4  # int64 indices, float32 values
     assert not tape.failed
     torch.testing.assert_close(d.grad, s.detach().to_dense().t() @ torch.ones(2, 3))
+
+
+def test_checkpointed_code_runs_its_forward_as_often_as_without_a_recording():
+    """Saved tensors packed by a saved-tensors hook are not unpacked to look at them: for
+    `torch.utils.checkpoint` each unpack recomputes the forward, for others it runs the
+    user's hook."""
+    import torch.utils.checkpoint as checkpoint
+
+    runs = []
+
+    class Inner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 8)
+
+        def forward(self, x):
+            runs.append(1)
+            return self.lin(x).tanh()
+
+    inner, x = Inner(), torch.randn(5, 4, requires_grad=True)
+    checkpoint.checkpoint(inner, x, use_reentrant=False).sum().backward()
+    plain_runs, plain_grad = len(runs), x.grad.clone()
+    runs.clear()
+    x.grad = None
+    with record(inner) as tape:
+        checkpoint.checkpoint(inner, x, use_reentrant=False).sum().backward()
+    assert len(runs) == plain_runs == 2  # the forward, and its recomputation in backward
+    torch.testing.assert_close(x.grad, plain_grad)
+    (tanh,) = [n for n in tape.nodes.values() if n.name == "TanhBackward0"]
+    assert [(s.name, s.packed, s.nbytes) for s in tanh.saved] == [("result", True, 0)]
+
+    counts = {"pack": 0, "unpack": 0}
+
+    def pack(t):
+        counts["pack"] += 1
+        return t
+
+    def unpack(t):
+        counts["unpack"] += 1
+        return t
+
+    w = torch.randn(3, requires_grad=True)
+    with record() as tape, torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+        (w.exp() * w).sum().backward()
+    assert counts["unpack"] == counts["pack"] == 3  # as many as without the recording
+    torch.testing.assert_close(w.grad, w.detach().exp() * (w.detach() + 1))

@@ -240,6 +240,23 @@ def test_inspector_shows_the_selected_pow_node(qtbot, power):
     assert rows["exponent"][1] == "3"
 
 
+def test_inspector_names_a_saved_tensor_a_hook_packed_without_calling_it_a_value():
+    import torch.utils.checkpoint as checkpoint
+
+    from gradstudio.gui.panels.inspector.describe import saved_rows
+
+    lin = torch.nn.Linear(4, 8)
+    with record(lin) as tape:
+        checkpoint.checkpoint(lin, torch.randn(5, 4), use_reentrant=False).tanh()
+    graph = tape.graph()
+    (addmm,) = graph.by_label("AddmmBackward0")
+    rows = {r.name: r for r in saved_rows(addmm, tape)}
+    assert "packed by a saved-tensors hook" in rows["mat1"].note
+    assert rows["alpha"].note == "not a tensor"
+    names = [r.name for r in saved_rows(addmm, tape)]
+    assert names.index("mat1") < names.index("alpha")  # tensors first, then small values
+
+
 def test_inspector_gradient_is_the_one_recorded_by_the_current_step(qtbot, power):
     panel = shown(qtbot, InspectorPanel(power), 450, 800)
     pow_id = node_id(power, "PowBackward0")

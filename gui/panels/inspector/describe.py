@@ -110,7 +110,10 @@ def saved_rows(node, tape) -> list[SavedRow]:
     """The tensors autograd keeps on the node for its backward, then its small values."""
     leaves = {l.storage_key: l.name for l in tape.leaves.values() if l.storage_key is not None} if tape else {}
     rows = []
-    for s in sorted(node.saved or (), key=lambda s: s.shape is None):
+    for s in sorted(node.saved or (), key=lambda s: s.shape is None and not s.packed):
+        if s.packed:
+            rows.append(SavedRow(s.name, "", "", "", "a tensor packed by a saved-tensors hook (not read)"))
+            continue
         if s.shape is None:
             rows.append(SavedRow(s.name, s.value or "", "", "", "not a tensor"))
             continue
