@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from .events import BackwardNodeEvent, LeafGradEvent
+from .snapshot import TensorSnapshot
 from .tape import Tape
 
 _NO_SLOTS: frozenset = frozenset()
@@ -41,6 +42,12 @@ class BackwardHooks:
         self.handles = []
         self._snap = tape.store.snapshot
         self._add = tape.add
+        # Leaves with the user's post-accumulate-grad hooks (the optimizer-in-backward
+        # pattern: step and clear `.grad` as soon as it is ready). Their writes happen inside
+        # the pass, where the recorder sees no calls: leaf id -> version before the pass.
+        self.hooked_leaves: dict[str, tuple[torch.Tensor, int]] = {}
+        self.changed_leaves: list[tuple[str, torch.Tensor]] = []  # their values changed in the pass
+        self._early_grads: dict[str, TensorSnapshot] = {}  # `.grad` read before those hooks
 
     def __enter__(self):
         handles = self.handles
@@ -52,6 +59,9 @@ class BackwardHooks:
                 handles.append(fn.register_prehook(self._accumulate_hook(node_id)))
             else:
                 handles.append(fn.register_hook(self._node_hook(node_id, skip_sent.get(node_id, _NO_SLOTS))))
+        for leaf_id, tensor in self.leaf_of.values():
+            if getattr(tensor, "_post_accumulate_grad_hooks", None):
+                self._read_grad_first(leaf_id, tensor)
         return self
 
     def __exit__(self, *exc):
@@ -59,7 +69,33 @@ class BackwardHooks:
             h.remove()
         self.handles.clear()
         self._fill_leaf_grads()
+        for leaf_id, (tensor, version) in self.hooked_leaves.items():
+            if tensor._version != version:
+                self.changed_leaves.append((leaf_id, tensor))
         return False
+
+    def _read_grad_first(self, leaf_id: str, tensor: torch.Tensor) -> None:
+        """Read the leaf's `.grad` in a hook that runs before the user's (which may step an
+        optimizer and clear it), and copy the leaf's recorded values now (the step writes
+        them where the recorder cannot see)."""
+        self.tape.store.before_write(tensor)
+        self.hooked_leaves[leaf_id] = (tensor, tensor._version)
+        budget, early = self.tape.store.budget, self._early_grads
+
+        def first(t):
+            if t.grad is not None:
+                with torch.no_grad():
+                    early[leaf_id] = TensorSnapshot(t.grad, budget)  # a copy: it is about to change
+
+        handle = tensor.register_post_accumulate_grad_hook(first)
+        # PyTorch calls them in the order of the dict's storage: put ours first by
+        # re-inserting the others (their handles find them by id, as before)
+        hooks = tensor._post_accumulate_grad_hooks
+        others = [(k, v) for k, v in hooks.items() if k != handle.id]
+        for k, _ in others:
+            del hooks[k]
+        hooks.update(others)
+        self.handles.append(handle)
 
     def _node_hook(self, node_id: str, skip: frozenset):
         # Runs once per node: everything it needs is bound here, and snapshots only take
@@ -102,6 +138,10 @@ class BackwardHooks:
         store = self.tape.store
         with torch.no_grad():
             for ev, tensor, received in self.leaf_events:
+                early = self._early_grads.pop(ev.leaf, None)
+                if early is not None:
+                    ev.grad = early
+                    continue
                 grad = tensor.grad
                 if grad is None:
                     continue

@@ -535,7 +535,7 @@ class _Recorder(TorchFunctionMode):
             source=loc,
         )
         try:
-            with BackwardHooks(tape, pass_index, hook_nodes, hook_leaves, skip_sent):
+            with BackwardHooks(tape, pass_index, hook_nodes, hook_leaves, skip_sent) as hooks:
                 result = func(*args, **kwargs)
         except BaseException as e:
             tape.append(
@@ -546,6 +546,8 @@ class _Recorder(TorchFunctionMode):
         if func is torch.autograd.grad and result is not None:
             with torch.no_grad():
                 returned = [None if g is None else tape.store.snapshot(g) for g in _tensors_or_none(result)]
+        for leaf_id, tensor in hooks.changed_leaves:  # a hook stepped an optimizer inside the pass
+            tape.leaves[leaf_id].updates.append((len(tape.events), tape.store.snapshot(tensor)))
         if create:  # the pass built a graph of its own (double backward): its nodes are this pass's
             if func is torch.autograd.grad:
                 grads = [g for g in _tensors_or_none(result) if g is not None]

@@ -331,3 +331,34 @@ def test_hooks_on_a_leaf_and_on_a_module_keep_what_was_sent():
     assert sent_to_weight and torch.count_nonzero(sent_to_weight[0]) > 0  # before it
     assert "BackwardHookFunctionBackward" in received
     torch.testing.assert_close(x.grad, 3 * torch.ones(4, 2) @ lin.weight.detach())
+
+
+def test_an_optimizer_stepped_inside_backward_leaves_grads_and_values_recorded():
+    """The optimizer-in-backward pattern: a post-accumulate-grad hook steps the optimizer
+    and clears `.grad` inside the pass, where the recorder sees no calls."""
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 1)
+    optimizers = {p: torch.optim.SGD([p], lr=0.1) for p in lin.parameters()}
+
+    def step_now(p):
+        optimizers[p].step()
+        optimizers[p].zero_grad()
+
+    for p in lin.parameters():
+        p.register_post_accumulate_grad_hook(step_now)
+    x = torch.randn(4, 3)
+    before = {n: p.detach().clone() for n, p in lin.named_parameters()}
+    with record(lin) as tape:
+        lin(x).sum().backward()
+    after = {n: p.detach().clone() for n, p in lin.named_parameters()}
+    true_grads = {n: (before[n] - after[n]) / 0.1 for n in before}
+    for ev in of(tape, LeafGradEvent):
+        name = tape.leaves[ev.leaf].name
+        torch.testing.assert_close(ev.grad.values, true_grads[name])
+    end = of(tape, BackwardEndEvent)[0]
+    for leaf in tape.leaves.values():
+        torch.testing.assert_close(leaf.value.values, before[leaf.name])  # as the forward used it
+        assert [k for k, _ in leaf.updates] == [end.index]
+        torch.testing.assert_close(leaf.value_at(end.index).values, after[leaf.name])
+    assert all(p.grad is None for p in lin.parameters())  # the user's hooks ran as without a recording
+    assert all(len(p._post_accumulate_grad_hooks) == 1 for p in lin.parameters())  # ours is gone
