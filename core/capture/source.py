@@ -94,7 +94,10 @@ def user_frame(skip: int = 1) -> FrameType | None:
 # PyTorch's own set-up of a module (`nn.Linear(...)` filling its weights): not the user's work.
 # Only torch.nn's: other constructors compute (`distributions.Normal` broadcasts its
 # arguments, and those nodes are part of the user's graph).
-_SETUP_FUNCTIONS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights"})
+# Lazy modules (`nn.LazyLinear`) make their parameters on the first forward: set-up too.
+_SETUP_FUNCTIONS = frozenset(
+    {"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "materialize", "initialize_parameters"}
+)
 _NN_DIR = os.path.join(os.path.dirname(torch.__file__), "nn") + os.sep
 _setup_code_cache: dict = {}
 

@@ -113,6 +113,15 @@ def test_module_set_up_is_not_recorded():
     del out
 
 
+def test_a_lazy_module_making_its_parameters_on_first_call_is_set_up_too():
+    lazy, x = nn.LazyLinear(2), torch.randn(3, 4)
+    with record(lazy) as tape:
+        out = lazy(x)
+    assert [e.op for e in calls(tape)] == ["linear"]
+    assert {leaf.name for leaf in tape.leaves.values()} == {"weight", "bias"}
+    del out
+
+
 def test_calls_without_nodes_are_events_too():
     w = torch.randn(3, requires_grad=True)
     with record() as tape:
