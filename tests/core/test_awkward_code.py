@@ -169,7 +169,9 @@ def test_recording_keeps_no_graph_alive_that_the_program_dropped():
 
 def test_a_sparse_matrix_product_records_what_its_node_keeps():
     """A saved sparse tensor has no `nbytes`: its indices and values are counted instead."""
-    s = torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.tensor([1.0, 2.0]), (2, 2)).requires_grad_()
+    s = torch.sparse_coo_tensor(
+        torch.tensor([[0, 1], [1, 0]]), torch.tensor([1.0, 2.0]), (2, 2), check_invariants=True
+    ).requires_grad_()
     d = torch.randn(2, 3, requires_grad=True)
     with record() as tape:
         torch.sparse.mm(s, d).sum().backward()

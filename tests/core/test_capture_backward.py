@@ -131,6 +131,7 @@ def test_autograd_grad_is_recorded_and_leaves_grad_untouched():
 
 
 @pytest.mark.parametrize("api", ["grad", "backward"])
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # PyTorch's advice, known
 def test_nodes_a_create_graph_pass_builds_belong_to_that_pass(api):
     """Double backward: the graph of the gradient is made by the pass, not by the next call."""
     x = torch.tensor([1.0, 2.0], requires_grad=True)
