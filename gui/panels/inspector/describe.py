@@ -112,7 +112,7 @@ def saved_rows(node, tape) -> list[SavedRow]:
     rows = []
     for s in sorted(node.saved or (), key=lambda s: s.shape is None and not s.packed):
         if s.packed:
-            rows.append(SavedRow(s.name, "", "", "", "a tensor packed by a saved-tensors hook (not read)"))
+            rows.append(SavedRow(s.name, "", "", "", "packed by a hook, not read"))
             continue
         if s.shape is None:
             rows.append(SavedRow(s.name, s.value or "", "", "", "not a tensor"))
