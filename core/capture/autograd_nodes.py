@@ -115,6 +115,8 @@ def inspect_saved(fn, leaf_storages: set, packed: bool = False) -> list[SavedTen
                     else SavedTensorInfo(f"{name}[{i}]", None, None, 0, None, False, None, t)
                     for i, t in enumerate(value)
                 )
+        elif attr == "saved_tensors" and not value:  # a custom Function that saved nothing
+            continue
         else:  # sizes, dims, scalars: plain values, safe to keep
             out.append(SavedTensorInfo(name, None, None, 0, None, False, None, value))
     return out

@@ -208,6 +208,20 @@ def test_custom_autograd_function_is_an_event():
     assert [(s.name, s.shape, s.nbytes) for s in square.saved] == [("saved_tensors", (3,), 12)]  # ctx.save_for_backward
     del y
 
+    class Same(torch.autograd.Function):  # saves nothing: no row at all
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with record() as tape:
+        y = Same.apply(x)
+    assert [n.saved for n in tape.nodes.values() if n.name == "SameBackward"] == [[]]
+    del y
+
 
 def test_in_place_op_creates_its_node_at_that_call():
     x = torch.randn(4, requires_grad=True)
@@ -295,7 +309,7 @@ def test_metadata_queries_are_not_events():
     x = torch.randn(3, 4, requires_grad=True)
     with record() as tape:
         n = x.shape[0] + x.size(1) + x.dim()
-        y = x * n
+        x * n
     assert [e.op for e in calls(tape)] == ["mul"]
 
 
