@@ -130,11 +130,7 @@ def _has_tensor(values) -> bool:
 
 
 def _tensor_info(name: str, t: torch.Tensor, leaf_storages: set) -> SavedTensorInfo:
-    try:
-        st = t.untyped_storage()
-        key = (device_name(t.device), st.data_ptr(), st.nbytes())
-    except Exception:  # tensors without storage (meta, some subclasses)
-        key = None
+    key = storage_key(t)
     try:
         nbytes = t.nbytes
     except RuntimeError:  # sparse: what its indices and values take
