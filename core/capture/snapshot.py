@@ -133,9 +133,9 @@ class TensorSnapshot:
     """Shape, dtype, device and statistics of a tensor, plus its values within the budget.
 
     While a snapshot is a reference, shape, dtype and device are read from the referenced
-    tensor when first asked for (they cannot change without an in-place op,
-    which turns the reference into a copy first); they are filled in before the reference is
-    let go. The recorder makes hundreds of snapshots a step, most never looked at."""
+    tensor when first asked for (they cannot change without an in-place op, which turns the
+    reference into a copy first); they are filled in before the reference is let go. The
+    recorder makes hundreds of snapshots a step, most never looked at."""
 
     __slots__ = (
         "_shape", "_dtype", "_device", "requires_grad", "_ref", "_version", "_origin",
