@@ -277,7 +277,14 @@ class _Recorder(TorchFunctionMode):
     def record_custom_function(self, cls, apply, args, kwargs):
         """A custom `torch.autograd.Function` is applied outside torch function handling."""
         loc = user_location(3)
+        versions = [(a, a._version) for a in args if isinstance(a, torch.Tensor)]
         out = apply(*args, **kwargs)
+        # `ctx.mark_dirty(x)`: autograd moves x's version on after the forward, though the
+        # data is as the forward's own (recorded) in-place ops left it
+        outs = _tensors(out, [])
+        for a, before in versions:
+            if a._version > before and any(o is a for o in outs):
+                self.tape.store.version_moved(a, a._version - 1, a._version)
         if loc is SETUP:
             return out
         name = f"{cls.__name__}.apply"

@@ -500,6 +500,16 @@ class SnapshotStore:
             self._escaped.add(key)
         self.before_write(tensor)
 
+    def version_moved(self, tensor: torch.Tensor, old: int, new: int) -> None:
+        """`tensor`'s version counter went from `old` to `new` with no data written (autograd
+        marking a custom Function's output dirty): references taken at `old` still hold."""
+        key = _storage_key(tensor)
+        with self._lock:
+            self._index_new()
+            for snap in self._pending.get(key, ()):
+                if snap._ref is not None and snap._version == old:
+                    snap._version = new
+
     def before_write(self, tensor: torch.Tensor) -> None:
         """`tensor` is about to be changed in place: copy every snapshot sharing its storage."""
         if not self._pending and not self._new:

@@ -226,3 +226,30 @@ def test_checkpointed_code_runs_its_forward_as_often_as_without_a_recording():
         (w.exp() * w).sum().backward()
     assert counts["unpack"] == counts["pack"] == 3  # as many as without the recording
     torch.testing.assert_close(w.grad, w.detach().exp() * (w.detach() + 1))
+
+
+def test_a_custom_function_marking_its_input_dirty_keeps_the_recorded_values():
+    """`ctx.mark_dirty` moves the input's version on after the forward without writing:
+    what the forward's own in-place op left is still what the tape shows."""
+
+    class AddOneInPlace(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    w = torch.randn(3, requires_grad=True)
+    with record() as tape:
+        a = w * 1
+        b = AddOneInPlace.apply(a)
+        b.sum().backward()
+    outputs = {e.op: e.outputs[0] for e in tape.events if isinstance(e, CallEvent)}
+    torch.testing.assert_close(outputs["mul"].values, w.detach())
+    assert not outputs["add_"].stale
+    torch.testing.assert_close(outputs["add_"].values, w.detach() + 1)
+    torch.testing.assert_close(w.grad, torch.ones(3))
