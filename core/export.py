@@ -11,6 +11,7 @@ from pathlib import Path
 from .capture import SavedTensorInfo, Tape, TensorSnapshot
 from .capture.source import SourceLocation
 from .graph import Graph
+from .layout.model import join_dims
 
 TAPE_FORMAT = "gradstudio-tape"
 TAPE_VERSION = 1
@@ -81,7 +82,7 @@ def graph_to_dot(graph: Graph, name: str = "gradstudio") -> str:
 
     def node_line(nid: str, indent: str) -> str:
         n = graph.nodes[nid]
-        shape = "×".join(map(str, n.shape)) if n.shape is not None else ""
+        shape = join_dims(n.shape) if n.shape is not None else ""
         label = _esc(n.label) + (f"\\n{shape}" if shape else "")
         style = "" if n.contributes else ' color="grey60" fontcolor="grey50"'
         return f'{indent}"{nid}" [label="{label}" fillcolor="{_FILL[n.kind]}"{style}];'
@@ -102,7 +103,7 @@ def graph_to_dot(graph: Graph, name: str = "gradstudio") -> str:
         if c.parent is None or c.parent not in graph.clusters:
             emit(path, "  ")
     for e in graph.edges:
-        label = f' [label="{"×".join(map(str, e.shape))}" fontsize=8]' if e.shape else ""
+        label = f' [label="{join_dims(e.shape)}" fontsize=8]' if e.shape else ""
         lines.append(f'  "{e.src}" -> "{e.dst}"{label};')
     lines.append("}")
     return "\n".join(lines) + "\n"

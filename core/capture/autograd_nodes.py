@@ -10,6 +10,7 @@ import itertools
 
 import torch
 
+from .snapshot import shape_of
 from .tape import PACKED, SavedTensorInfo
 
 _saved_attr_cache: dict[type, tuple[tuple[str, str], ...]] = {}
@@ -135,7 +136,7 @@ def _tensor_info(name: str, t: torch.Tensor, leaf_storages: set) -> SavedTensorI
         nbytes = t.nbytes
     except RuntimeError:  # sparse: what its indices and values take
         nbytes = _sparse_bytes(t)
-    return SavedTensorInfo(name, tuple(t.shape), dtype_name(t.dtype), nbytes, key, key in leaf_storages)
+    return SavedTensorInfo(name, shape_of(t), dtype_name(t.dtype), nbytes, key, key in leaf_storages)
 
 
 def _sparse_bytes(t: torch.Tensor) -> int:

@@ -24,6 +24,7 @@ from .backward_hooks import BackwardHooks
 from .cancel import CancelTrap, RunCancelled
 from .events import BackwardEndEvent, BackwardStartEvent, CallEvent, ErrorEvent, InputRef
 from .modules import ModuleTracker, find_variable_name, user_frames
+from .snapshot import shape_of
 from .source import SETUP, SourceLocation, _is_internal, user_location
 from .tape import DEFAULT_MEMORY_BUDGET, LeafInfo, NodeInfo, OutputInfo, Tape
 
@@ -315,7 +316,7 @@ class _Recorder(TorchFunctionMode):
         new_ids = self._add_nodes(an.walk_new(roots, ids), step) if roots else []
         out_nodes = [None if f is None else get(f) for f in out_fns]
         if new_ids:
-            self._last_outputs = [(nid, tuple(t.shape)) for nid, t in zip(out_nodes, outs) if nid is not None]
+            self._last_outputs = [(nid, shape_of(t)) for nid, t in zip(out_nodes, outs) if nid is not None]
         leaf_ids = self._leaf_ids
         for t, f in zip(outs, out_fns):  # `torch.randn(3, requires_grad=True)`: a leaf from this step
             if f is None and t.requires_grad and id(t) not in leaf_ids:
@@ -323,7 +324,7 @@ class _Recorder(TorchFunctionMode):
         inputs = [
             InputRef(
                 get(f) if f is not None else (leaf_ids.get(id(t)) if t.requires_grad else None),
-                tuple(t.shape),
+                shape_of(t),
                 t.requires_grad,
             )
             for t, f in zip(ins, in_fns)
@@ -368,7 +369,7 @@ class _Recorder(TorchFunctionMode):
             if an.is_accumulate(fn):
                 var = fn.variable
                 info = NodeInfo(  # saves nothing for backward
-                    node_id, "AccumulateGrad", step, module, module_call, [], [tuple(var.shape)], None, [], seq
+                    node_id, "AccumulateGrad", step, module, module_call, [], [shape_of(var)], None, [], seq
                 )
                 info.leaf = self._leaf_for(var, step)
             elif 0 <= seq < start_seq:  # made before the recording started
@@ -412,7 +413,7 @@ class _Recorder(TorchFunctionMode):
             id=leaf_id,
             name=None,
             kind="parameter" if isinstance(t, torch.nn.Parameter) else "input",
-            shape=tuple(t.shape),
+            shape=shape_of(t),
             dtype=str(t.dtype).removeprefix("torch."),
             step=step,
             value=snap,
@@ -496,7 +497,7 @@ class _Recorder(TorchFunctionMode):
                 node_id = get(t.grad_fn)
                 if not any(o.node == node_id for o in tape.outputs):
                     name = find_variable_name(t, names) or "output"
-                    tape.outputs.append(OutputInfo(node=node_id, name=name, shape=tuple(t.shape)))
+                    tape.outputs.append(OutputInfo(node=node_id, name=name, shape=shape_of(t)))
 
         # A gradient sent along the only edge into a producer's output is exactly what that
         # producer receives: snapshot it once, on the receiving side. (Not with `inputs=`:

@@ -61,7 +61,9 @@ class TensorStats:
     @staticmethod
     def _of(tensor: torch.Tensor) -> "TensorStats":
         t = tensor.detach()
-        if t.layout != torch.strided:  # sparse gradients (nn.Embedding(sparse=True))
+        if t.is_nested:  # sequences of different lengths: statistics over all their values
+            t = torch.cat([c.reshape(-1) for c in t.unbind()])
+        elif t.layout != torch.strided:  # sparse gradients (nn.Embedding(sparse=True))
             t = t.to_dense()
         numel = t.numel()
         if numel == 0 or t.device.type == "meta":
@@ -144,7 +146,7 @@ class TensorSnapshot:
 
     def __init__(self, tensor: torch.Tensor, budget: MemoryBudget | None, store: "SnapshotStore | None" = None):
         # The general path; the recorder's snapshots come from `SnapshotStore.snapshot`.
-        self._shape = tuple(tensor.shape)
+        self._shape = shape_of(tensor)
         self._dtype = tensor.dtype
         self._device = tensor.device
         self.requires_grad = tensor.requires_grad
@@ -174,7 +176,7 @@ class TensorSnapshot:
         """Read what is still read lazily from the reference, before letting it go."""
         ref = self._ref
         if self._shape is None and ref is not None:
-            self._shape = tuple(ref.shape)
+            self._shape = shape_of(ref)
             self._dtype = ref.dtype
             self._device = ref.device
 
@@ -289,11 +291,14 @@ class TensorSnapshot:
     def numel(self) -> int:
         n = 1
         for d in self.shape:
+            if d is None:  # a nested tensor's ragged dimension: count what was kept
+                values = self.values
+                return 0 if values is None else values.numel()
             n *= d
         return n
 
     def describe(self) -> str:
-        dims = "×".join(str(d) for d in self.shape) or "scalar"
+        dims = "×".join("*" if d is None else str(d) for d in self.shape) or "scalar"  # `*`: ragged
         return f"{dims} {self.dtype}"
 
     def to_dict(self, with_values: bool = False) -> dict:
@@ -314,6 +319,25 @@ class TensorSnapshot:
 
     def __repr__(self) -> str:
         return f"TensorSnapshot({self.describe()}, device={self.device})"
+
+
+def shape_of(t: torch.Tensor) -> tuple:
+    """`tuple(t.shape)`; a nested tensor's ragged dimensions (which have no one size) are
+    None: `(2, None, 3)` for two sequences of different lengths with 3 features."""
+    try:
+        shape = tuple(t.shape)
+    except RuntimeError:  # strided layout: no sizes at all
+        return tuple(_size_or_none(t, d) for d in range(t.dim()))
+    if t.is_nested:  # jagged layout: a symbolic size (`j1`) stands for the ragged one
+        return tuple(d if type(d) is int else None for d in shape)
+    return shape
+
+
+def _size_or_none(t: torch.Tensor, dim: int) -> int | None:
+    try:
+        return t.size(dim)
+    except RuntimeError:
+        return None
 
 
 def _json_float(x: float):
@@ -460,7 +484,7 @@ class SnapshotStore:
             snap._origin = weakref.ref(tensor)
             self._new.append(snap)
         else:
-            snap._shape = tuple(tensor.shape)
+            snap._shape = shape_of(tensor)
             snap._dtype = tensor.dtype
             snap._device = tensor.device
             snap._ref = snap._origin = None

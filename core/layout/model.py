@@ -57,11 +57,16 @@ class Layout:
         return (x - w / 2, y - h / 2, w, h)
 
 
+def join_dims(shape) -> str:
+    """`2×3×16×16`; a nested tensor's ragged dimension has no one size: `2×*×3`."""
+    return "×".join("*" if d is None else str(d) for d in shape)
+
+
 def shape_text(shape) -> str:
     """The second line of a node box: `2×3×16×16`, or '' for no shape."""
     if shape is None:
         return ""
-    return "×".join(str(d) for d in shape) if len(shape) else "scalar"
+    return join_dims(shape) if len(shape) else "scalar"
 
 
 def default_measure(node: GraphNode) -> tuple[float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..capture import BackwardNodeEvent, CallEvent, Tape
+from ..layout.model import join_dims
 
 
 def created_nodes(tape: Tape, steps: range) -> tuple[int, int]:
@@ -46,4 +47,4 @@ def format_bytes(n: int) -> str:
 
 
 def shape_text(shape) -> str:
-    return "×".join(str(d) for d in shape) or "scalar"
+    return join_dims(shape) or "scalar"

@@ -253,3 +253,29 @@ def test_a_custom_function_marking_its_input_dirty_keeps_the_recorded_values():
     assert not outputs["add_"].stale
     torch.testing.assert_close(outputs["add_"].values, w.detach() + 1)
     torch.testing.assert_close(w.grad, torch.ones(3))
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors is in prototype stage")
+def test_nested_tensors_of_either_layout_record_with_their_ragged_dimension_unsized():
+    from gradstudio.core.layout.model import shape_text
+
+    parts = [torch.randn(2, 3), torch.randn(4, 3)]
+    for layout in (torch.strided, torch.jagged):
+        nt = torch.nested.nested_tensor(parts, layout=layout, requires_grad=True)
+        with record() as tape:
+            y = (nt * 2).sin()
+            loss = torch.nested.to_padded_tensor(y, 0.0).sum()
+            loss.backward()
+        assert not tape.failed
+        mul = next(e for e in tape.events if isinstance(e, CallEvent) and e.op == "mul")
+        (out,) = mul.outputs
+        assert out.shape[0] == 2 and out.shape[-1] == 3 and out.numel == 18
+        flat = torch.cat([2 * p.reshape(-1) for p in parts])
+        assert out.stats.max == pytest.approx(float(flat.max()))
+        assert out.stats.mean == pytest.approx(float(flat.mean()), abs=1e-6)
+        if layout is torch.strided:
+            assert out.shape == (2, None, 3) and shape_text(out.shape) == "2×*×3"
+        expected = [2 * torch.cos(2 * p) for p in parts]
+        for got, want in zip(nt.grad.unbind(), expected):
+            torch.testing.assert_close(got, want)
+        tape.graph()

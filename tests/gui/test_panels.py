@@ -257,6 +257,22 @@ def test_inspector_names_a_saved_tensor_a_hook_packed_without_calling_it_a_value
     assert names.index("mat1") < names.index("alpha")  # tensors first, then small values
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors is in prototype stage")
+def test_inspector_shows_a_nested_tensor_padded_with_its_ragged_dimension_unsized(qtbot):
+    source = (
+        "import torch\n"
+        "nt = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)], requires_grad=True)\n"
+        "y = (nt * 2).sin()\n"
+        "torch.nested.to_padded_tensor(y, 0.0).sum().backward()\n"
+    )
+    session = Session(source, "<editor>")
+    assert session.apply_result(run_script(source, "<editor>"), step="end")
+    panel = shown(qtbot, InspectorPanel(session), 450, 800)
+    session.select(node_id(session, "nt"))
+    assert "2×*×3" in panel.details.text()
+    assert panel.value_view.snapshot is not None and panel.value_view.snapshot.numel == 18
+
+
 def test_inspector_gradient_is_the_one_recorded_by_the_current_step(qtbot, power):
     panel = shown(qtbot, InspectorPanel(power), 450, 800)
     pow_id = node_id(power, "PowBackward0")

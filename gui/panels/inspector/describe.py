@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from gradstudio.core.capture import BackwardNodeEvent, BackwardStartEvent, CallEvent, LeafGradEvent
+from gradstudio.core.layout.model import join_dims
 
 KIND_TEXT = {
     "op": "operation (grad_fn)",
@@ -67,7 +68,7 @@ def memory_text(graph) -> str:
 def shape_text(shape) -> str:
     if shape is None:
         return "?"
-    return "×".join(str(d) for d in shape) if len(shape) else "scalar"
+    return join_dims(shape) if len(shape) else "scalar"
 
 
 def fmt_number(x) -> str:

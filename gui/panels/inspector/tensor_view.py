@@ -301,6 +301,8 @@ def dim_color(pal: QPalette) -> QColor:
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
     t = t.detach()
+    if t.is_nested:  # sequences of different lengths: padded, the padding shown as missing
+        t = torch.nested.to_padded_tensor(t.to(torch.float64), float("nan"))
     if t.is_complex():
         t = t.abs()
     if t.dtype != torch.float64:
