@@ -6,6 +6,7 @@ module), never by object identity: two runs never share objects.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .model import Graph
@@ -15,8 +16,8 @@ from .model import Graph
 class GraphDiff:
     only_a: list[str] = field(default_factory=list)  # node keys
     only_b: list[str] = field(default_factory=list)
-    edges_only_a: list[tuple[str, str]] = field(default_factory=list)  # (src key, dst key)
-    edges_only_b: list[tuple[str, str]] = field(default_factory=list)
+    edges_only_a: list[tuple[str, str, int]] = field(default_factory=list)  # (src key, dst key, slot)
+    edges_only_b: list[tuple[str, str, int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.only_a or self.only_b or self.edges_only_a or self.edges_only_b)
@@ -48,18 +49,26 @@ class GraphDiff:
         )
 
 
-def _edge_keys(g: Graph) -> list[tuple[str, str]]:
-    return [(g.nodes[e.src].key, g.nodes[e.dst].key) for e in g.edges]
+def _edge_keys(g: Graph) -> list[tuple[str, str, int]]:
+    """(src key, dst key, slot): the slot is which argument of dst the edge feeds, so
+    `a - b` and `b - a` differ. -1 for edges without one (a leaf into its AccumulateGrad)."""
+    return [(g.nodes[e.src].key, g.nodes[e.dst].key, -1 if e.slot is None else e.slot) for e in g.edges]
+
+
+def _only_in(a: Counter, b: Counter) -> list:
+    """What `a` has more of than `b`, each as often as it is missing (`cat([h] * 3)` has
+    three edges from h where `cat([h] * 2)` has two)."""
+    return sorted((a - b).elements())
 
 
 def diff(a: Graph, b: Graph) -> GraphDiff:
     """Compare two graphs (e.g. two runs of a dynamic model)."""
-    ka = {n.key for n in a.nodes.values()}
-    kb = {n.key for n in b.nodes.values()}
-    ea, eb = set(_edge_keys(a)), set(_edge_keys(b))
+    ka = Counter(n.key for n in a.nodes.values())
+    kb = Counter(n.key for n in b.nodes.values())
+    ea, eb = Counter(_edge_keys(a)), Counter(_edge_keys(b))
     return GraphDiff(
-        only_a=sorted(ka - kb),
-        only_b=sorted(kb - ka),
-        edges_only_a=sorted(ea - eb),
-        edges_only_b=sorted(eb - ea),
+        only_a=_only_in(ka, kb),
+        only_b=_only_in(kb, ka),
+        edges_only_a=_only_in(ea, eb),
+        edges_only_b=_only_in(eb, ea),
     )

@@ -3,6 +3,7 @@
 import random
 
 import torch
+from torch import nn
 
 from gradstudio.core import diff, record
 from gradstudio.core.examples import CascadeNet, Power, RandomDepthNet, ResidualBlock, Stage, VariableLengthRNN
@@ -173,3 +174,25 @@ def test_a_layer_applied_several_times_gets_no_box_spanning_its_calls():
     g2 = t2.graph()
     assert "stages.0.blocks.0.conv1" in g2.clusters  # called once: boxed
     assert "stages.0.blocks.0.relu" not in g2.clusters  # one ReLU used twice in the block
+
+
+def test_diff_sees_arguments_swapped_and_an_input_used_more_often():
+    """Edges match by argument position too (`a - b` is not `b - a`), and each edge counts:
+    `cat([h] * 3)` has one more edge from h than `cat([h] * 2)`."""
+    torch.manual_seed(0)
+    a_lin, b_lin, x = nn.Linear(4, 4), nn.Linear(4, 4), torch.randn(2, 4)
+
+    def run(expression):
+        with record() as tape:
+            ha, hb = a_lin(x), b_lin(x)
+            expression(ha, hb).sum().backward()
+        return tape.graph()
+
+    swapped = diff(run(lambda ha, hb: ha - hb), run(lambda ha, hb: hb - ha))
+    assert swapped.only_a == swapped.only_b == []
+    assert len(swapped.edges_only_a) == len(swapped.edges_only_b) == 2
+    assert {slot for _, dst, slot in swapped.edges_only_b if "SubBackward0" in dst} == {0, 1}
+    more = diff(run(lambda ha, hb: torch.cat([ha] * 2)), run(lambda ha, hb: torch.cat([ha] * 3)))
+    assert more.only_a == more.only_b == [] and more.edges_only_a == []
+    assert len(more.edges_only_b) == 1 and "CatBackward0" in more.edges_only_b[0][1]
+    assert not diff(run(lambda ha, hb: ha - hb), run(lambda ha, hb: ha - hb))
