@@ -314,7 +314,7 @@ class TensorSnapshot:
         }
         values = self.values if with_values else None
         if values is not None:
-            out["values"] = values.tolist()
+            out["values"] = _json_values(values)
         return out
 
     def __repr__(self) -> str:
@@ -338,6 +338,25 @@ def _size_or_none(t: torch.Tensor, dim: int) -> int | None:
         return t.size(dim)
     except RuntimeError:
         return None
+
+
+def _json_values(values: torch.Tensor) -> list | float | int | bool:
+    """Nested lists JSON can hold: NaN and ±Inf become None (as in the statistics), a
+    complex number a [real, imaginary] pair."""
+    if values.is_nested:
+        return [_json_values(v) for v in values.unbind()]
+    if values.is_complex():
+        values = torch.view_as_real(values.resolve_conj())
+    data = values.tolist()
+    if values.is_floating_point() and not bool(torch.isfinite(values).all()):
+        data = _finite_or_none(data)
+    return data
+
+
+def _finite_or_none(data):
+    if isinstance(data, list):
+        return [_finite_or_none(d) for d in data]
+    return _json_float(data)
 
 
 def _json_float(x: float):

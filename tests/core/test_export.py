@@ -49,3 +49,20 @@ def test_dot_source_is_valid_graphviz(tape, tmp_path):
     result = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "<svg" in result.stdout
+
+
+def test_tape_json_with_values_holds_nan_inf_and_complex_numbers(tmp_path):
+    """NaN is the case a user exports values to look at: it must not fail the file."""
+    w = torch.tensor([float("nan"), 1.0, float("inf")], requires_grad=True)
+    z = torch.tensor([1 + 2j, 3 - 4j])
+    with record() as tape:
+        (w * 2).sum().backward()
+        z.conj() * 1
+    path = tmp_path / "tape.json"
+    save_tape_json(tape, path, with_values=True)
+    data = json.loads(path.read_text())
+    values = {e["op"]: e["outputs"][0]["values"] for e in data["events"] if e["kind"] == "call"}
+    assert values["mul"] == [[1.0, -2.0], [3.0, 4.0]]  # the last mul: conj(z) as (real, imaginary)
+    calls = [e for e in data["events"] if e["kind"] == "call"]
+    assert calls[0]["outputs"][0]["values"] == [None, 2.0, None]
+    assert calls[1]["outputs"][0]["values"] is None  # the sum is NaN
