@@ -75,10 +75,9 @@ _FILL = {"op": "lightgrey", "accumulate": "lightgrey", "parameter": "lightblue",
 def graph_to_dot(graph: Graph, name: str = "gradstudio") -> str:
     """DOT source of a graph (e.g. `tape.graph(step=k)`), modules as nested clusters."""
     lines = [f'digraph "{name}" {{', '  node [shape=box style="rounded,filled" fontname="Helvetica" fontsize=10];']
-    by_cluster: dict[str | None, list[str]] = {}
-    for n in graph.nodes.values():
-        key = n.module if n.module in graph.clusters else None
-        by_cluster.setdefault(key, []).append(n.id)
+    # each node in the box the graph puts it in (a module run several times has no box of
+    # its own: its nodes sit in the enclosing one)
+    boxed = {nid for c in graph.clusters.values() for nid in c.nodes}
 
     def node_line(nid: str, indent: str) -> str:
         n = graph.nodes[nid]
@@ -91,14 +90,15 @@ def graph_to_dot(graph: Graph, name: str = "gradstudio") -> str:
         c = graph.clusters[path]
         lines.append(f'{indent}subgraph "cluster_{_esc(path) or "model"}" {{')
         lines.append(f'{indent}  label="{_esc(c.label)}"; style="rounded"; color="grey70";')
-        for nid in by_cluster.get(path, ()):
+        for nid in c.nodes:
             lines.append(node_line(nid, indent + "  "))
         for child in c.children:
             emit(child, indent + "  ")
         lines.append(f"{indent}}}")
 
-    for nid in by_cluster.get(None, ()):
-        lines.append(node_line(nid, "  "))
+    for nid in graph.nodes:
+        if nid not in boxed:
+            lines.append(node_line(nid, "  "))
     for path, c in graph.clusters.items():
         if c.parent is None or c.parent not in graph.clusters:
             emit(path, "  ")

@@ -66,3 +66,26 @@ def test_tape_json_with_values_holds_nan_inf_and_complex_numbers(tmp_path):
     calls = [e for e in data["events"] if e["kind"] == "call"]
     assert calls[0]["outputs"][0]["values"] == [None, 2.0, None]
     assert calls[1]["outputs"][0]["values"] is None  # the sum is NaN
+
+
+def test_dot_puts_the_nodes_of_a_module_run_twice_in_the_box_around_it():
+    """A module run twice has no box of its own; in DOT as in the app its nodes sit in the
+    enclosing module's box, not outside every box."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.act = torch.nn.Linear(4, 4), torch.nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.fc(self.act(x))).sum()
+
+    net = Net()
+    with record(net) as tape:
+        net(torch.randn(2, 4, requires_grad=True)).backward()
+    graph = tape.graph()
+    relus = [n.id for n in graph.nodes.values() if n.label == "ReluBackward0"]
+    assert len(relus) == 2 and set(relus) <= set(graph.clusters[""].nodes)
+    dot = graph_to_dot(graph)
+    for nid in relus:  # one level in: inside the model's subgraph
+        assert f'\n    "{nid}" [' in dot
