@@ -246,7 +246,10 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
                 first_step[p] = n.step
             p = enclosing_module(p, classes)
     for path in sorted(paths, key=lambda p: (first_step.get(p, 1 << 62), p.count("."), p)):
-        g.clusters[path] = Cluster(path=path, class_name=classes[path], parent=enclosing_module(path, classes))
+        g.clusters[path] = Cluster(
+            path=path, class_name=classes[path], parent=enclosing_module(path, classes),
+            first_step=first_step.get(path, -1),
+        )
     for c in g.clusters.values():
         if c.parent is not None and c.parent in g.clusters:
             g.clusters[c.parent].children.append(c.path)

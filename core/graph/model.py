@@ -93,6 +93,7 @@ class Cluster:
     parent: str | None
     children: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)  # nodes created directly in this module
+    first_step: int = -1  # the event that made its first node (its own or a sub-module's)
 
     @property
     def label(self) -> str:
@@ -181,10 +182,13 @@ class Graph:
                 f = copy.copy(e)
                 f.backward = [b for b in e.backward if b[0] <= step]
                 g.edges.append(f)
+        ran = {path for path, c in self.clusters.items() if c.first_step <= step}  # modules run by then
         for path, c in self.clusters.items():
-            g.clusters[path] = Cluster(
-                c.path, c.class_name, c.parent, list(c.children), [i for i in c.nodes if i in g.nodes]
-            )
+            if path in ran:
+                g.clusters[path] = Cluster(
+                    c.path, c.class_name, c.parent, [p for p in c.children if p in ran],
+                    [i for i in c.nodes if i in g.nodes], c.first_step,
+                )
         return g
 
     def __repr__(self) -> str:

@@ -196,3 +196,22 @@ def test_diff_sees_arguments_swapped_and_an_input_used_more_often():
     assert more.only_a == more.only_b == [] and more.edges_only_a == []
     assert len(more.edges_only_b) == 1 and "CatBackward0" in more.edges_only_b[0][1]
     assert not diff(run(lambda ha, hb: ha - hb), run(lambda ha, hb: ha - hb))
+
+
+def test_the_graph_at_a_step_has_boxes_only_for_the_modules_run_by_then():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    with record(net) as tape:
+        net(torch.randn(2, 3)).sum().backward()
+    final = tape.graph()
+    assert set(final.clusters) == {"", "0", "1", "2"}
+    seen = []
+    for k in range(len(tape.events)):
+        g = tape.graph(step=k)
+        boxes = set(g.clusters)
+        assert all(set(c.children) <= boxes for c in g.clusters.values())
+        assert all(c.first_step <= k for c in g.clusters.values())
+        seen.append(boxes)
+    assert seen[0] <= seen[-1] and seen[-1] == {"", "0", "1", "2"}
+    first_relu = next(e.index for e in tape.events if getattr(e, "op", None) == "relu")
+    assert "1" not in tape.graph(step=first_relu - 1).clusters
+    assert "2" not in tape.graph(step=first_relu).clusters and "1" in tape.graph(step=first_relu).clusters
