@@ -89,6 +89,8 @@ class ModuleTracker:
             attr = None
             if parent_mod is not None:
                 attr = next((a for a, c in parent_mod._modules.items() if c is mod), None)
+            if attr is None:  # not the parent's sub-module: a variable (`helper`, a local made in forward)
+                attr = find_variable_name(mod, user_frames(self.entry_frame, skip=4))
             leaf = attr or type(mod).__name__
             base = f"{parent.path}.{leaf}" if parent.path else leaf
         else:

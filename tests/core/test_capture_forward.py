@@ -352,3 +352,25 @@ def test_a_model_on_the_meta_device_records_shapes_without_values():
     assert (out.shape, out.device, out.values) == ((4, 2), "meta", None)
     g = tape.graph()
     assert g.by_label("weight")[0].grad.shape == (2, 3)
+
+
+def test_modules_the_model_does_not_hold_are_named_by_their_variables():
+    """A module kept in a global, or made in `forward`, is not among the model's modules:
+    it goes by the variable that holds it, inside the module that called it."""
+    helper = nn.Linear(4, 4)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            extra = nn.Linear(4, 4)
+            return extra(helper(self.fc(x)))
+
+    model = Model()
+    with record(model) as tape:
+        model(torch.randn(2, 4)).sum().backward()
+    names = sorted(leaf.name for leaf in tape.leaves.values())
+    assert names == sorted(["fc.weight", "fc.bias", "helper.weight", "helper.bias", "extra.weight", "extra.bias"])
+    assert {"helper", "extra"} <= set(tape.graph().clusters)
