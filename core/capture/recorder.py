@@ -184,6 +184,26 @@ class _Recorder(TorchFunctionMode):
             self.tape.error = self.tape.error or late
             self._release()
 
+    def _held_results(self) -> list[OutputInfo]:
+        """Without a backward pass, the outputs are the results nothing recorded went on to
+        use and the user's code still holds when the recording ends (`y = net(x)` and
+        `reg = w.pow(2).sum()` both; not an intermediate that was dropped)."""
+        tape = self.tape
+        consumed = {src for info in tape.nodes.values() for src, *_ in info.inputs}
+        found: list[OutputInfo] = []
+        taken: set[str] = set()
+        for ev in tape.events:
+            if not isinstance(ev, CallEvent):
+                continue
+            for node_id, snap in zip(ev.output_nodes, ev.outputs):
+                if node_id is None or node_id in consumed or node_id in taken or not snap.reachable_elsewhere():
+                    continue
+                held = snap._origin()
+                name = find_variable_name(held, [self.entry_frame], self.extra_names) if held is not None else None
+                found.append(OutputInfo(node=node_id, name=name or "output", shape=snap.shape))
+                taken.add(node_id)
+        return found
+
     def _release(self) -> None:
         self._ids.clear()
         self._leaf_tensors.clear()
@@ -204,6 +224,8 @@ class _Recorder(TorchFunctionMode):
         for leaf_id, t in self._leaf_tensors.items():
             if leaf_id in tape.leaves and tape.leaves[leaf_id].name is None:
                 self._name_leaf(tape.leaves[leaf_id], t)
+        if not tape.outputs:  # no backward named them: the results the user still holds
+            tape.outputs.extend(self._held_results())
         if not tape.outputs:
             for node_id, shape in self._last_outputs:
                 tape.outputs.append(OutputInfo(node=node_id, name="output", shape=shape))

@@ -215,3 +215,19 @@ def test_the_graph_at_a_step_has_boxes_only_for_the_modules_run_by_then():
     first_relu = next(e.index for e in tape.events if getattr(e, "op", None) == "relu")
     assert "1" not in tape.graph(step=first_relu - 1).clusters
     assert "2" not in tape.graph(step=first_relu).clusters and "1" in tape.graph(step=first_relu).clusters
+
+
+def test_without_backward_the_outputs_are_the_results_still_held():
+    """No backward names the outputs: every result nothing recorded used and the code
+    still holds is one (not just the last call's), so the forward's result is not dead."""
+    net = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+    with record(net) as tape:
+        y = net(torch.randn(2, 4)).sum()
+        reg = (net[0].weight * 2).sum()
+        torch.ones(2, requires_grad=True).mul(3).exp()  # a result dropped at once: no output
+    g = tape.graph()
+    assert sorted(n.label for n in g.by_kind("output")) == ["reg", "y"]
+    assert all(n.contributes for n in g.nodes.values() if n.kind == "parameter")
+    dropped = [n for n in g.nodes.values() if n.label == "ExpBackward0"]
+    assert dropped and not dropped[0].contributes
+    del y, reg
