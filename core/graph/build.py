@@ -211,9 +211,9 @@ def _mark_contributing(g: Graph) -> None:
 def _add_clusters(g: Graph, tape: Tape) -> None:
     """One box per module that made nodes, nested like the modules.
 
-    A module without sub-modules that ran more than once (a shared layer applied in a loop,
-    an RNN cell unrolled, one ReLU used twice) gets no box of its own: one box around all
-    its calls would cut through the code between them. Its nodes sit in the enclosing box
+    A module without sub-modules that ran more than once within one call of its parent (a
+    shared layer applied in a loop, an RNN cell unrolled, one ReLU used twice) gets no box
+    of its own: one box around all its calls would cut through the code between them. Its nodes sit in the enclosing box
     (their `module` still names it).
     """
     classes = tape.module_classes
@@ -222,7 +222,13 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
         if info.module is not None and info.module_call is not None and not info.is_accumulate:
             calls[info.module].add(info.module_call)
     has_children = {enclosing_module(p, classes) for p in classes}
-    unboxed = {p for p, c in calls.items() if len(c) > 1 and p not in has_children}
+    # more than once within one call of its parent; the same layer in the next training
+    # step (another call of the model) keeps its box
+    module_calls = tape.module_calls
+    unboxed = {
+        p for p, c in calls.items()
+        if p not in has_children and len(c) > len({module_calls[i].parent for i in c if i < len(module_calls)})
+    }
     used: set[str] = set()
     for n in g.nodes.values():
         p = n.module

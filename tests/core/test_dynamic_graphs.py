@@ -231,3 +231,30 @@ def test_without_backward_the_outputs_are_the_results_still_held():
     dropped = [n for n in g.nodes.values() if n.label == "ExpBackward0"]
     assert dropped and not dropped[0].contributes
     del y, reg
+
+
+def test_layers_keep_their_boxes_over_several_training_steps():
+    """A layer run again in the next step (another call of the model) keeps its box; one
+    run twice within one call of its parent (a shared ReLU) sits in the enclosing box."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.act = nn.Linear(4, 4), nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.fc(self.act(x)))
+
+    net = Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with record(net) as tape:
+        for _ in range(2):
+            opt.zero_grad()
+            net(torch.randn(2, 4, requires_grad=True)).sum().backward()
+            opt.step()
+    g = tape.graph()
+    assert set(g.clusters) == {"", "fc"}  # `act` ran twice per call: no box of its own
+    addmms = [n.id for n in g.nodes.values() if n.label == "AddmmBackward0"]
+    assert len(addmms) == 2 and set(addmms) <= set(g.clusters["fc"].nodes)
+    first_backward = next(e.index for e in tape.events if e.kind == "backward_start")
+    assert "fc" in tape.graph(step=first_backward).clusters
