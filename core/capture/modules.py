@@ -58,6 +58,7 @@ class ModuleTracker:
         self.entry_frame = entry_frame
         self._thread = threading.get_ident()
         self._names: dict[int, str] = {}
+        self._other_paths: dict[int, list[str]] = {}  # id(module) -> all its paths, when several
         self._keep: list[nn.Module] = []  # keeps ids valid while recording
         self.param_names: dict[int, tuple[str, str]] = {}  # id(param) -> (name, module path)
         self._keep_params: list[torch.Tensor] = []
@@ -74,6 +75,11 @@ class ModuleTracker:
             if id(mod) not in self._names:
                 self._names[id(mod)] = name
                 self._keep.append(mod)
+                self.tape.module_classes[name] = type(mod).__name__
+            elif name != self._names[id(mod)] and name not in self.tape.module_classes:
+                # one module held at two places (`enc.0` and `dec.1`): each call is named
+                # by the place it was called from
+                self._other_paths.setdefault(id(mod), [self._names[id(mod)]]).append(name)
                 self.tape.module_classes[name] = type(mod).__name__
         for name, p in root.named_parameters(prefix=prefix, remove_duplicate=True):
             if id(p) not in self.param_names:
@@ -124,6 +130,9 @@ class ModuleTracker:
         if path is None:
             path = self._name_unknown(mod)
             self._register(mod, path)
+        elif self.stack and id(mod) in self._other_paths:
+            caller = self.stack[-1].path
+            path = next((p for p in self._other_paths[id(mod)] if p.rpartition(".")[0] == caller), path)
         call = ModuleCall(
             id=len(self.tape.module_calls),
             path=path,

@@ -374,3 +374,25 @@ def test_modules_the_model_does_not_hold_are_named_by_their_variables():
     names = sorted(leaf.name for leaf in tape.leaves.values())
     assert names == sorted(["fc.weight", "fc.bias", "helper.weight", "helper.bias", "extra.weight", "extra.bias"])
     assert {"helper", "extra"} <= set(tape.graph().clusters)
+
+
+def test_one_module_held_at_two_places_is_named_by_the_place_it_was_called_from():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            shared = nn.Linear(4, 4)
+            self.enc = nn.Sequential(shared, nn.ReLU())
+            self.dec = nn.Sequential(nn.Tanh(), shared)
+
+        def forward(self, x):
+            return self.dec(self.enc(x))
+
+    model = Model()
+    with record(model) as tape:
+        model(torch.randn(2, 4)).sum().backward()
+    assert [c.path for c in tape.module_calls] == ["", "enc", "enc.0", "enc.1", "dec", "dec.0", "dec.1"]
+    g = tape.graph()
+    assert [g.nodes[i].label for i in g.clusters["dec.1"].nodes if g.nodes[i].kind == "op"] == [
+        "TBackward0", "AddmmBackward0"
+    ]
+    assert sorted(leaf.name for leaf in tape.leaves.values()) == ["enc.0.bias", "enc.0.weight"]  # one weight
