@@ -196,10 +196,10 @@ class _Recorder(TorchFunctionMode):
             if not isinstance(ev, CallEvent):
                 continue
             for node_id, snap in zip(ev.output_nodes, ev.outputs):
-                if node_id is None or node_id in consumed or node_id in taken or not snap.reachable_elsewhere():
+                held = None if node_id is None or node_id in consumed or node_id in taken else snap.held()
+                if held is None:
                     continue
-                held = snap._origin()
-                name = find_variable_name(held, [self.entry_frame], self.extra_names) if held is not None else None
+                name = find_variable_name(held, [self.entry_frame], self.extra_names)
                 found.append(OutputInfo(node=node_id, name=name or "output", shape=snap.shape))
                 taken.add(node_id)
         return found

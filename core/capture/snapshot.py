@@ -263,7 +263,12 @@ class TensorSnapshot:
 
     def reachable_elsewhere(self) -> bool:
         """The recorded tensor object is still alive: its owner could change it later."""
-        return self._origin is not None and self._origin() is not None
+        return self.held() is not None
+
+    def held(self) -> torch.Tensor | None:
+        """The recorded tensor object, while someone else still holds it (until the end of
+        the recording lets the reference go)."""
+        return None if self._origin is None else self._origin()
 
     @property
     def values(self) -> torch.Tensor | None:

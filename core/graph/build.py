@@ -70,22 +70,22 @@ class _PassCreator:
         self.source = start.source
 
 
-def _backward_creator(tape: Tape, step: int) -> _PassCreator | None:
-    end = tape.events[step]
-    if not isinstance(end, BackwardEndEvent):
-        return None
-    start = next((e for e in reversed(tape.events[:step]) if isinstance(e, BackwardStartEvent)
-                  and e.pass_index == end.pass_index), None)
-    return None if start is None else _PassCreator(start)
+def _pass_creators(tape: Tape) -> dict[int, _PassCreator]:
+    """Index of each backward pass's end event -> the pass, as the creator of its nodes."""
+    starts = {e.pass_index: e for e in tape.events if isinstance(e, BackwardStartEvent)}
+    return {
+        e.index: _PassCreator(starts[e.pass_index])
+        for e in tape.events
+        if isinstance(e, BackwardEndEvent) and e.pass_index in starts
+    }
 
 
 def _add_autograd_nodes(g, tape, creator, output_value) -> dict:
     ordinals: dict[tuple, int] = defaultdict(int)
     slot_edges: dict[tuple[str, int], GraphEdge] = {}
+    passes = _pass_creators(tape)
     for info in tape.nodes.values():
-        ev = creator.get(info.id)
-        if ev is None and 0 <= info.step < len(tape.events):
-            ev = _backward_creator(tape, info.step)
+        ev = creator.get(info.id) or passes.get(info.step)
         module = info.module
         if info.is_accumulate:  # one per leaf: known by its leaf, wherever it appears
             leaf = tape.leaves[info.leaf]
@@ -213,8 +213,8 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
 
     A module without sub-modules that ran more than once within one call of its parent (a
     shared layer applied in a loop, an RNN cell unrolled, one ReLU used twice) gets no box
-    of its own: one box around all its calls would cut through the code between them. Its nodes sit in the enclosing box
-    (their `module` still names it).
+    of its own: one box around all its calls would cut through the code between them. Its
+    nodes sit in the enclosing box (their `module` still names it).
     """
     classes = tape.module_classes
     calls: dict[str, set] = defaultdict(set)
@@ -227,7 +227,7 @@ def _add_clusters(g: Graph, tape: Tape) -> None:
     module_calls = tape.module_calls
     unboxed = {
         p for p, c in calls.items()
-        if p not in has_children and len(c) > len({module_calls[i].parent for i in c if i < len(module_calls)})
+        if p not in has_children and len(c) > len({module_calls[i].parent for i in c})
     }
     used: set[str] = set()
     for n in g.nodes.values():
