@@ -39,7 +39,7 @@ def _silent_node_hook(self, node_id, skip):
 # (label, object, attribute, stand-in)
 PARTS = [
     ("forward per-call work", recorder._Recorder, "_record_call", lambda *a: None),
-    ("  reading saved tensors", autograd_nodes, "inspect_saved", lambda fn, leaf_storages: []),
+    ("  reading saved tensors", autograd_nodes, "inspect_saved", lambda fn, leaf_storages, packed=False: []),
     ("  output shapes", autograd_nodes, "output_shapes", lambda fn: []),
     ("copies at the end", snapshot.SnapshotStore, "settle", lambda self: None),
     ("backward hook bodies", backward_hooks.BackwardHooks, "_node_hook", _silent_node_hook),

@@ -50,9 +50,12 @@ class TensorStats:
     def of(tensor: torch.Tensor) -> "TensorStats":
         """Statistics of any tensor; never raises (tensors it cannot read give NaN).
 
-        Two passes over the data in the common all-finite case (min/max, then sum and dot);
-        the slower counting path runs only when min/max show a NaN or an Inf, and float64
-        only when float32 sums overflow."""
+        Three reads of the data and no temporary in the common case (min/max, sum, sum of
+        squares); past the memory budget this runs for every tensor a step makes, so it is
+        most of what recording costs there. The deviations are summed from a centred copy
+        only where the mean dwarfs the spread (there the sum of squares cancels); NaN and
+        Inf are counted only when min/max show one; float64 only when float32 sums
+        overflow."""
         try:
             return TensorStats._of(tensor)
         except Exception:  # meta, exotic dtypes or layouts: a snapshot must never fail a run
@@ -66,7 +69,7 @@ class TensorStats:
         elif t.layout != torch.strided:  # sparse gradients (nn.Embedding(sparse=True))
             t = t.to_dense()
         numel = t.numel()
-        if numel == 0 or t.device.type == "meta":
+        if numel == 0 or t.is_meta:
             return TensorStats(math.nan, math.nan, math.nan, math.nan, 0.0 if numel == 0 else math.nan, 0, 0, numel)
         if t.is_complex():
             t = t.abs()
@@ -86,20 +89,30 @@ class TensorStats:
             lo, hi = (float(v) for v in torch.aminmax(t))
         n = t.numel()
         flat = t.reshape(-1)
-        mean, ss = _mean_and_squares(flat)
-        if not (math.isfinite(mean) and math.isfinite(ss)):  # float32 sums overflowed
-            mean, ss = _mean_and_squares(flat.double())
-        norm = math.sqrt(max(ss + n * mean * mean, 0.0))
+        mean, squares, ss = _moments(flat)
+        if not (math.isfinite(mean) and math.isfinite(squares)):  # float32 sums overflowed
+            mean, squares, ss = _moments(flat.double())
         std = math.sqrt(ss / (n - 1)) if n > 1 else 0.0
-        return TensorStats(lo, hi, mean, std, norm, nan_count, inf_count, numel)
+        return TensorStats(lo, hi, mean, std, math.sqrt(squares), nan_count, inf_count, numel)
 
 
-def _mean_and_squares(flat: torch.Tensor) -> tuple[float, float]:
-    """Mean and the sum of squared deviations. sum and dot are memory-bound passes at BLAS
-    speed; Welford's var_mean is ~25x slower. Centring first keeps large means exact."""
-    mean = float(flat.sum()) / flat.numel()
-    centred = flat - mean
-    return mean, float(torch.dot(centred, centred))
+# Below this share of the sum of squares, the deviations are read off a centred copy: the
+# raw sums would have cancelled away too many of float32's digits (|mean| > ~4.5 std).
+_CANCELLATION = 0.05
+
+
+def _moments(flat: torch.Tensor) -> tuple[float, float, float]:
+    """Mean, sum of squares and sum of squared deviations from the mean. sum and dot are
+    memory-bound passes at BLAS speed (Welford's var_mean is ~25x slower); the deviations
+    come from the raw sums, or from a centred copy where those would cancel."""
+    n = flat.numel()
+    mean = float(flat.sum()) / n
+    squares = float(torch.dot(flat, flat))
+    ss = squares - n * mean * mean
+    if ss < _CANCELLATION * squares and math.isfinite(squares):
+        centred = flat - mean
+        ss = float(torch.dot(centred, centred))
+    return mean, squares, max(ss, 0.0)
 
 
 class MemoryBudget:
