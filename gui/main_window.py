@@ -273,8 +273,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Run {self.session.run_count}: {d.describe()}", 30_000)
 
     def _on_step_changed(self, step: int) -> None:
-        if self.session.graph is not None:
-            self.memory_label.setText(memory_text(self.session.tape.graph(step=step)))
+        if self.session.graph is not None:  # the whole graph, asked about one step (no copy)
+            self.memory_label.setText(memory_text(self.session.graph, step))
 
     def _on_error_changed(self, error) -> None:
         if error is not None:

@@ -143,9 +143,17 @@ class Graph:
     def saved_bytes(self) -> int:
         """Bytes autograd holds for backward (buffers shared by several nodes counted once;
         parameters and inputs, which exist anyway, not counted); freed nodes hold nothing."""
+        return self.saved_bytes_at(None)
+
+    def saved_bytes_at(self, step: int | None) -> int:
+        """`at(step).saved_bytes` without building that graph: stepping through a long tape
+        asks for it at every key press, and `at` copies every node."""
         seen, total = set(), 0
         for n in self.nodes.values():
-            if n.freed:
+            if step is not None and n.step > step:
+                continue
+            freed = n.freed_step
+            if freed is not None and (step is None or freed <= step):
                 continue
             for s in n.saved or ():
                 if s.aliases_leaf or s.nbytes == 0:
@@ -167,16 +175,8 @@ class Graph:
         g = Graph()
         g.step = step
         for n in self.nodes.values():
-            if n.step > step:
-                continue
-            m = copy.copy(n)
-            m.backward = [b for b in n.backward if b[0] <= step]
-            m.freed_step = n.freed_step if n.freed_step is not None and n.freed_step <= step else None
-            if n.value_updates:  # e.g. parameters after optimizer.step()
-                m.value_updates = [u for u in n.value_updates if u[0] <= step]
-                if m.value_updates:
-                    m.value = m.value_updates[-1][1]
-            g.nodes[m.id] = m
+            if n.step <= step:
+                g.nodes[n.id] = _node_as_of(n, step)
         for e in self.edges:
             if e.src in g.nodes and e.dst in g.nodes:
                 f = copy.copy(e)
@@ -191,7 +191,36 @@ class Graph:
                 )
         return g
 
+    def node_at(self, node_id: str, step: int) -> GraphNode | None:
+        """One node as `at(step)` has it (None if not created by then), without copying the
+        rest of the graph: the inspector asks at every step of a long tape."""
+        n = self.nodes.get(node_id)
+        return None if n is None or n.step > step else _node_as_of(n, step)
+
+    def edges_at(self, node_id: str, step: int) -> tuple[list[GraphEdge], list[GraphEdge]]:
+        """Edges into and out of a node whose other end exists after `step` (as in
+        `at(step)`, but not copied: their gradients are the whole tape's)."""
+        def made(other: str) -> bool:
+            return self.nodes[other].step <= step
+
+        return (
+            [e for e in self.inputs_of(node_id) if made(e.src)],
+            [e for e in self.outputs_of(node_id) if made(e.dst)],
+        )
+
     def __repr__(self) -> str:
         kinds = {k: len(self.by_kind(k)) for k in NODE_KINDS}
         at = "" if self.step is None else f" at step {self.step}"
         return f"Graph({len(self.nodes)} nodes {kinds}, {len(self.edges)} edges, {len(self.clusters)} clusters{at})"
+
+
+def _node_as_of(n: GraphNode, step: int) -> GraphNode:
+    """A copy of `n` with the gradients, freeing and value updates of events up to `step`."""
+    m = copy.copy(n)
+    m.backward = [b for b in n.backward if b[0] <= step]
+    m.freed_step = n.freed_step if n.freed_step is not None and n.freed_step <= step else None
+    if n.value_updates:  # e.g. parameters after optimizer.step()
+        m.value_updates = [u for u in n.value_updates if u[0] <= step]
+        if m.value_updates:
+            m.value = m.value_updates[-1][1]
+    return m

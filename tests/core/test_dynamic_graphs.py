@@ -156,6 +156,42 @@ def test_graph_at_step_shows_only_nodes_created_so_far():
     assert counts == [0, 2, 3, 4]  # randn; linear (addmm + the weight transpose); relu; sum
 
 
+def test_one_node_and_the_memory_at_a_step_read_as_the_whole_graph_at_that_step():
+    """What stepping asks at each key press (one node, its edges, the bytes held for
+    backward) is read off the whole graph without copying it, and agrees with `at(step)`:
+    over two training iterations, a retained pass, an optimizer step and the freeing."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with record(net) as tape:
+        for _ in range(2):
+            loss = net(torch.randn(5, 3)).pow(2).mean()
+            loss.backward(retain_graph=True)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    g = tape.graph()
+    assert any(n.freed for n in g.nodes.values()) and any(n.value_updates for n in g.nodes.values())
+    held = []
+    for k in range(len(tape.events)):
+        at = g.at(k)
+        assert g.saved_bytes_at(k) == at.saved_bytes
+        held.append(at.saved_bytes)
+        for node_id, full in g.nodes.items():
+            one = g.node_at(node_id, k)
+            if node_id not in at.nodes:
+                assert one is None
+                continue
+            want = at.nodes[node_id]
+            assert (one.backward, one.freed_step, one.value, one.value_updates) == (
+                want.backward, want.freed_step, want.value, want.value_updates
+            )
+            ins, outs = g.edges_at(node_id, k)
+            assert [(e.src, e.slot) for e in ins] == [(e.src, e.slot) for e in at.inputs_of(node_id)]
+            assert [(e.dst, e.slot) for e in outs] == [(e.dst, e.slot) for e in at.outputs_of(node_id)]
+    assert max(held) > 0 and held[-1] == g.saved_bytes == 0  # all freed by the last backward
+
+
 def test_a_layer_applied_several_times_gets_no_box_spanning_its_calls():
     net = RandomDepthNet(features=4, rng=random.Random(3))
     x = torch.randn(2, 4)

@@ -335,9 +335,10 @@ def test_inspector_scalar_and_memory_text(qtbot):
     panel = shown(qtbot, InspectorPanel(session), 450, 800)
     session.select(node_id(session, "NllLossBackward0"))
     assert panel.value_view.mode() == SCALAR
-    graph = panel.graph_at_step()
-    assert graph.saved_bytes > 0
-    assert memory_text(graph) == f"graph holds {format_bytes(graph.saved_bytes)} for backward"
+    at = session.graph.at(session.step)
+    assert at.saved_bytes > 0
+    assert memory_text(session.graph, session.step) == f"graph holds {format_bytes(at.saved_bytes)} for backward"
+    assert memory_text(session.graph) == f"graph holds {format_bytes(session.graph.saved_bytes)} for backward"
     assert format_bytes(1234567) == "1.2 MB" and format_bytes(400) == "400 B"
 
 

@@ -58,11 +58,12 @@ def format_bytes(n: int) -> str:
     return ""  # unreachable
 
 
-def memory_text(graph) -> str:
-    """The status-bar line: what autograd holds for backward in the graph at this step."""
+def memory_text(graph, step: int | None = None) -> str:
+    """The status-bar line: what autograd holds for backward in the graph after `step`
+    (the whole graph's state when None)."""
     if graph is None:
         return ""
-    return f"graph holds {format_bytes(graph.saved_bytes)} for backward"
+    return f"graph holds {format_bytes(graph.saved_bytes_at(step))} for backward"
 
 
 def shape_text(shape) -> str:
@@ -91,10 +92,15 @@ def node_name(graph, node_id: str) -> str:
     return node.label
 
 
-def edges_text(graph, node_id: str) -> tuple[list[str], list[str]]:
-    """'name: shape' for each edge into the node and out of it."""
-    ins = [f"{node_name(graph, e.src)}: {shape_text(e.shape)}" for e in graph.inputs_of(node_id)]
-    outs = [f"{node_name(graph, e.dst)}: {shape_text(e.shape)}" for e in graph.outputs_of(node_id)]
+def edges_text(graph, node_id: str, step: int | None = None) -> tuple[list[str], list[str]]:
+    """'name: shape' for each edge into the node and out of it (those whose other end
+    exists after `step`; all when None)."""
+    if step is None:
+        into, out_of = graph.inputs_of(node_id), graph.outputs_of(node_id)
+    else:
+        into, out_of = graph.edges_at(node_id, step)
+    ins = [f"{node_name(graph, e.src)}: {shape_text(e.shape)}" for e in into]
+    outs = [f"{node_name(graph, e.dst)}: {shape_text(e.shape)}" for e in out_of]
     return ins, outs
 
 

@@ -38,7 +38,6 @@ class InspectorPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.node_id: str | None = None
-        self._graph_at = None  # session.graph.at(session.step), cached per step
         self._base_point_size = self.font().pointSizeF()
 
         self.title = QLabel(self)
@@ -88,15 +87,6 @@ class InspectorPanel(QWidget):
         self._on_tape_changed(session.tape)
 
     # -- public ------------------------------------------------------------------------
-    def graph_at_step(self):
-        """The Session's graph as of its current step (what the panel shows)."""
-        s = self.session
-        if s.graph is None:
-            return None
-        if self._graph_at is None or self._graph_at.step != s.step:
-            self._graph_at = s.graph.at(s.step)
-        return self._graph_at
-
     def show_gradient(self, on: bool = True) -> None:
         self.tabs.setCurrentIndex(GRAD_TAB if on else VALUE_TAB)
 
@@ -112,7 +102,6 @@ class InspectorPanel(QWidget):
 
     # -- session -> widgets ------------------------------------------------------------
     def _on_tape_changed(self, _tape) -> None:
-        self._graph_at = None
         self._refresh()
 
     def _on_step_changed(self, _step: int) -> None:
@@ -130,10 +119,11 @@ class InspectorPanel(QWidget):
         if full is None:
             self._show_nothing()
             return
-        at = self.graph_at_step()
-        node_at = at.nodes.get(full.id)
+        # this one node as of the step: copying the whole graph at every step of a long
+        # tape would take a large part of a second
+        node_at = graph.node_at(full.id, s.step)
         self.tabs.show()
-        self._show_info(full, node_at, at if node_at is not None else graph, f.others)
+        self._show_info(full, node_at, graph, f.others)
         value = value_of(graph, full)
         if value is None:
             self.value_view.show_message("no value recorded for this node")
@@ -180,13 +170,15 @@ class InspectorPanel(QWidget):
         rows.append(("module", esc(node.module) if node.module else ("(model)" if node.module == "" else "—")))
         rows.append(("shape", esc(shape_text(node.shape))))
         rows.append(("created", f"step {node.step + 1}" if node.step >= 0 else "before recording"))
-        ins, outs = edges_text(graph, node.id)
+        made_by = s.step if node_at is not None else None  # a node not made yet: all its edges
+        ins, outs = edges_text(graph, node.id, made_by)
         if ins:
             rows.append(("inputs", "<br>".join(esc(t) for t in ins)))
         if outs:
             rows.append(("used by", "<br>".join(esc(t) for t in outs)))
+        others = [i for i in others if i in graph.nodes and (made_by is None or graph.nodes[i].step <= made_by)]
         if others:
-            rows.append(("same step", "<br>".join(esc(node_name(graph, i)) for i in others if i in graph.nodes)))
+            rows.append(("same step", "<br>".join(esc(node_name(graph, i)) for i in others)))
         body = "<table cellspacing='0' cellpadding='2'>" + "".join(
             f"<tr><td style='color:{dim}; padding-right:10px' valign='top'>{k}</td><td>{v}</td></tr>" for k, v in rows
         ) + "</table>"
