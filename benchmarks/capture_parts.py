@@ -8,6 +8,11 @@ alternating in one run (medians). "saves" is how much the step got faster withou
 part. The parts overlap a little (the forward's per-call work includes reading saved
 tensors and output shapes), so they do not add up exactly. glibc's allocator is held
 steady as in `capture_floor.py`.
+
+The last variant switches off everything about autograd nodes at once (finding them, what
+they save, hooking backward): what a compiled core that did that work could at best take
+away. Its "ratio" is a bound from below for such a core, which would still have to hand
+Python its nodes, saved tensors, gradients and events.
 """
 
 from __future__ import annotations
@@ -36,7 +41,15 @@ def _silent_node_hook(self, node_id, skip):
     return hook
 
 
-# (label, object, attribute, stand-in)
+def _no_hooks_enter(self):
+    return self
+
+
+def _no_hooks_exit(self, *exc):
+    return False
+
+
+# (label, object, attribute, stand-in); parts with the same label are switched off together
 PARTS = [
     ("forward per-call work", recorder._Recorder, "_record_call", lambda *a: None),
     ("  reading saved tensors", autograd_nodes, "inspect_saved", lambda fn, leaf_storages, packed=False: []),
@@ -45,6 +58,13 @@ PARTS = [
     ("backward hook bodies", backward_hooks.BackwardHooks, "_node_hook", _silent_node_hook),
     ("module hooks (pre)", modules.ModuleTracker, "_pre", lambda self, mod, args: None),
     ("module hooks (post)", modules.ModuleTracker, "_post", lambda self, mod, args, out: None),
+    # What a compiled core that walks the graph and hooks backward could at best remove: the
+    # tape then has no nodes and no backward events, so this bounds any such core from below.
+    (_ALL_NODE_WORK := "no nodes, no backward hooks", autograd_nodes, "walk_new", lambda roots, ids: []),
+    (_ALL_NODE_WORK, recorder._Recorder, "_add_nodes", lambda self, found, step: []),
+    (_ALL_NODE_WORK, recorder, "_reachable", lambda roots: []),
+    (_ALL_NODE_WORK, backward_hooks.BackwardHooks, "__enter__", _no_hooks_enter),
+    (_ALL_NODE_WORK, backward_hooks.BackwardHooks, "__exit__", _no_hooks_exit),
 ]
 _FIXED_LINE = None
 
@@ -76,7 +96,7 @@ def main() -> None:
         with record(model):
             loss_fn(model(x)).backward()
 
-    variants = ["plain", "record()"] + [label for label, *_ in parts]
+    variants = ["plain", "record()"] + list(dict.fromkeys(label for label, *_ in parts))
     times = {v: [] for v in variants}
     for round_ in range(args.repeat + 2):
         for v in variants:
@@ -94,10 +114,10 @@ def main() -> None:
     base = statistics.median(times["plain"])
     full = statistics.median(times["record()"])
     print(f"\n{name}: plain {base * 1e3:.2f} ms, record() {full * 1e3:.2f} ms ({full / base:.2f}x)")
-    print(f"  {'without':<28}{'ms':>9}{'saves ms':>10}{'of plain':>10}")
-    for label, *_ in parts:
+    print(f"  {'without':<28}{'ms':>9}{'saves ms':>10}{'of plain':>10}{'ratio':>8}")
+    for label in variants[2:]:
         ms = statistics.median(times[label])
-        print(f"  {label:<28}{ms * 1e3:>9.2f}{(full - ms) * 1e3:>10.2f}{(full - ms) / base:>10.2f}")
+        print(f"  {label:<28}{ms * 1e3:>9.2f}{(full - ms) * 1e3:>10.2f}{(full - ms) / base:>10.2f}{ms / base:>8.2f}")
 
 
 if __name__ == "__main__":
