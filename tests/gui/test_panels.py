@@ -11,6 +11,7 @@ import torch
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QSplitter  # noqa: E402
 
 from gradstudio.assets.lessons import lesson  # noqa: E402
 from gradstudio.core import stepping  # noqa: E402
@@ -297,9 +298,9 @@ def test_inspector_follows_the_step_when_nothing_is_selected(qtbot, power):
     pow_step = next(e.index for e in power.tape.events if getattr(e, "op", "") == "pow")
     power.set_step(pow_step)
     assert panel.node_id == node_id(power, "PowBackward0")  # the op, not its AccumulateGrad
-    assert panel.tabs.currentWidget() is panel.value_view
+    assert panel.current_view() is panel.value_view
     power.set_step(next(e.index for e in power.tape.events if isinstance(e, BackwardNodeEvent)))
-    assert panel.tabs.currentWidget() is panel.grad_view
+    assert panel.current_view() is panel.grad_view
 
 
 def test_inspector_says_values_were_not_kept_past_the_memory_budget(qtbot):
@@ -328,6 +329,20 @@ def test_inspector_heatmap_for_2d_and_slices_for_4d(qtbot):
     assert len(panel.value_view.slice_index()) == 2
     panel.value_view.set_slice_index((1, 2))
     assert panel.value_view.slice_index() == (1, 2)
+
+
+def test_inspector_in_a_short_dock_keeps_room_for_the_details(qtbot):
+    """A 4-d value (table, slices, heat map) used to claim all but two lines of a short
+    panel: details and values now split it two to three, and the values scroll."""
+    session = recorded(HIERARCHY)
+    panel = shown(qtbot, InspectorPanel(session), 450, 380)
+    conv = next(n for n in session.graph.by_label("ConvolutionBackward0") if len(n.shape) == 4)
+    session.select(conv.id)
+    qtbot.wait(50)
+    details, values = panel.findChild(QSplitter).sizes()
+    assert details >= 0.35 * (details + values)
+    assert details >= 6 * panel.fontMetrics().lineSpacing()
+    assert panel.value_view.mode() == IMAGE
 
 
 def test_inspector_scalar_and_memory_text(qtbot):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import os
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFrame,
@@ -67,8 +67,8 @@ class InspectorPanel(QWidget):
         self.value_view = TensorView(self)
         self.grad_view = TensorView(self)
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.value_view, "Value")
-        self.tabs.addTab(self.grad_view, "Gradient")
+        for view, name in ((self.value_view, "Value"), (self.grad_view, "Gradient")):
+            self.tabs.addTab(_scrolling(view, self), name)  # shrinks with a short dock
         self.tabs.setDocumentMode(True)
 
         split = QSplitter(Qt.Orientation.Vertical, self)
@@ -77,6 +77,12 @@ class InspectorPanel(QWidget):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
+        line = self.fontMetrics().lineSpacing()
+        scroll.setMinimumHeight(line * 6)  # a few lines of details
+        self.tabs.setMinimumHeight(line * 15)  # the statistics and some of the picture
+        self._split = split
+        self._split_dragged = False  # until the user drags it, details and values share evenly
+        split.splitterMoved.connect(self._on_split_dragged)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -87,6 +93,10 @@ class InspectorPanel(QWidget):
         self._on_tape_changed(session.tape)
 
     # -- public ------------------------------------------------------------------------
+    def current_view(self) -> TensorView:
+        """The tensor view of the tab shown: values or gradient."""
+        return self.grad_view if self.tabs.currentIndex() == GRAD_TAB else self.value_view
+
     def show_gradient(self, on: bool = True) -> None:
         self.tabs.setCurrentIndex(GRAD_TAB if on else VALUE_TAB)
 
@@ -122,7 +132,7 @@ class InspectorPanel(QWidget):
         # this one node as of the step: copying the whole graph at every step of a long
         # tape would take a large part of a second
         node_at = graph.node_at(full.id, s.step)
-        self.tabs.show()
+        self._show_tabs()
         self._show_info(full, node_at, graph, f.others)
         value = value_of(graph, full)
         if value is None:
@@ -137,6 +147,25 @@ class InspectorPanel(QWidget):
         if f.following_step:  # forward steps show values, backward steps gradients
             ev = s.current_event
             self.show_gradient(ev is not None and ev.is_backward)
+
+    def _show_tabs(self) -> None:
+        if self.tabs.isHidden():
+            self.tabs.show()
+            QTimer.singleShot(0, self._balance)  # once the splitter has placed them
+
+    def _balance(self) -> None:
+        """Two fifths for the details, three for the values: left to itself the splitter
+        gives the value view its size hint, and in a short dock the node's details shrink
+        to two lines. A split the user dragged stays as it is."""
+        if not self._split_dragged and not self.tabs.isHidden():
+            self._split.setSizes([2000, 3000])  # weights, scaled to the height
+
+    def _on_split_dragged(self, _pos: int, _index: int) -> None:
+        self._split_dragged = True
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._balance()
 
     def _show_nothing(self) -> None:
         self.title.setText(f"<span style='color:{self._dim()}'>{EMPTY_TEXT}</span>")
@@ -243,3 +272,13 @@ class InspectorPanel(QWidget):
 
     def _dim(self) -> str:
         return dim_color(self.palette()).name()
+
+
+def _scrolling(widget: QWidget, parent: QWidget) -> QScrollArea:
+    """`widget` in a scroll area: the tensor view's table, heat map and histogram need a
+    third of a screen, and the node's details above must not be squeezed to two lines."""
+    area = QScrollArea(parent)
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area
