@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn.modules import module as module_mod
 
+from .compiled import has_compiled_wrapper, is_compiled_wrapper, without_wrappers
 from .events import ModuleCall
 from .source import _is_internal
 from .tape import Tape
@@ -71,7 +72,12 @@ class ModuleTracker:
 
     # -- naming ----------------------------------------------------------------------
     def _register(self, root: nn.Module, prefix: str) -> None:
+        # `torch.compile(net)` wraps net as `_orig_mod`: names leave the wrapper out, and the
+        # wrapper shares its module's name (its calls are not counted, see `_pre`)
+        strip = without_wrappers if has_compiled_wrapper(root) else None
         for name, mod in root.named_modules(prefix=prefix, remove_duplicate=False):
+            if strip is not None:
+                name = strip(name)
             if id(mod) not in self._names:
                 self._names[id(mod)] = name
                 self._keep.append(mod)
@@ -82,6 +88,8 @@ class ModuleTracker:
                 self._other_paths.setdefault(id(mod), [self._names[id(mod)]]).append(name)
                 self.tape.module_classes[name] = type(mod).__name__
         for name, p in root.named_parameters(prefix=prefix, remove_duplicate=True):
+            if strip is not None:
+                name = strip(name)
             if id(p) not in self.param_names:
                 mod_path = name.rpartition(".")[0]
                 self.param_names[id(p)] = (name, mod_path)
@@ -124,8 +132,8 @@ class ModuleTracker:
         self._calls = ()
 
     def _pre(self, mod: nn.Module, args) -> None:
-        if threading.get_ident() != self._thread:
-            return None
+        if threading.get_ident() != self._thread or is_compiled_wrapper(mod):
+            return None  # a compiled wrapper's call: the module it wraps is called right inside
         path = self._names.get(id(mod))
         if path is None:
             path = self._name_unknown(mod)
@@ -147,7 +155,7 @@ class ModuleTracker:
         return None
 
     def _post(self, mod: nn.Module, args, output) -> None:
-        if threading.get_ident() != self._thread:
+        if threading.get_ident() != self._thread or is_compiled_wrapper(mod):
             return None
         # Pop to this module's call, also when an inner forward raised and skipped its hook.
         for i in range(len(self.stack) - 1, -1, -1):

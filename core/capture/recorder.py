@@ -22,6 +22,7 @@ from ..gcpause import relax_gc, restore_gc
 from . import autograd_nodes as an
 from .backward_hooks import BackwardHooks
 from .cancel import CancelTrap, RunCancelled
+from .compiled import run_compiled_code_eagerly
 from .events import BackwardEndEvent, BackwardStartEvent, CallEvent, ErrorEvent, InputRef
 from .modules import ModuleTracker, find_variable_name, user_frames
 from .snapshot import shape_of
@@ -149,6 +150,7 @@ class _Recorder(TorchFunctionMode):
         self._last_outputs: list[tuple[str, tuple]] = []
         self._hooked_outputs: dict[str, set[int]] = {}  # node id -> outputs with a tensor hook
         self._start_seq = 0
+        self._eager = None  # compiled code runs eagerly while recording
         self.thread = threading.get_ident()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -156,9 +158,16 @@ class _Recorder(TorchFunctionMode):
         with torch.enable_grad():
             probe = torch.zeros((), requires_grad=True) * 1
         self._start_seq = probe.grad_fn._sequence_nr()
+        self._eager = run_compiled_code_eagerly()
+        self._eager.__enter__()
         self.tracker.install()
         _register_active(self)
         self.__enter__()
+
+    def _end_eager(self) -> None:
+        eager, self._eager = self._eager, None
+        if eager is not None:
+            eager.__exit__(None, None, None)
 
     def abort(self) -> None:
         """Undo whatever `start` got done."""
@@ -169,6 +178,7 @@ class _Recorder(TorchFunctionMode):
         finally:
             self.tracker.remove()
             _unregister_active(self)
+            self._end_eager()
 
     def stop(self, exc: BaseException | None) -> None:
         self._trap.disarm()
@@ -177,6 +187,7 @@ class _Recorder(TorchFunctionMode):
         finally:
             self.tracker.remove()
             _unregister_active(self)
+            self._end_eager()
         try:
             self._finish(exc)
         except BaseException as late:  # e.g. a cancel delivered right now: the tape stays usable
