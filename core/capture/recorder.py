@@ -64,7 +64,7 @@ _ESCAPING = frozenset({"data", "numpy", "__array__", "__dlpack__"})
 
 
 class _FuncInfo:
-    __slots__ = ("kind", "op", "qualname", "signature", "inplace", "escapes")
+    __slots__ = ("kind", "op", "qualname", "signature", "inplace", "escapes", "private")
 
     def __init__(self, func):
         name = getattr(func, "__name__", None) or type(func).__name__
@@ -81,6 +81,7 @@ class _FuncInfo:
             self.qualname = name
         self.signature = None
         self.escapes = False
+        self.private = name.startswith("_") and not name.startswith("__")
         if func in _BACKWARD_FUNCS:
             self.kind = _BACKWARD
             self.signature = inspect.signature(func)
@@ -90,8 +91,9 @@ class _FuncInfo:
             self.op = prop or name
             self.qualname = self.qualname.removesuffix(".__get__")
             self.escapes = prop in _ESCAPING
-        elif name in _SKIPPED_NAMES or (name.startswith("_") and not name.startswith("__")):
-            # private helpers (`_set_grad_enabled` from `with torch.no_grad()`) are plumbing
+        elif name in _SKIPPED_NAMES or self.private:
+            # private helpers (`_set_grad_enabled` from `with torch.no_grad()`) are plumbing,
+            # unless they make autograd nodes (`torch._weight_norm`): see __torch_function__
             self.kind = _SKIP
         elif name in _CONTROL_NAMES:
             self.kind = _CONTROL
@@ -102,6 +104,17 @@ class _FuncInfo:
 
 
 _func_info: dict = {}
+
+# The sequence number autograd gives the next node made on this thread (it numbers them in
+# order of creation). Read before a call: the call's own nodes are numbered from there, and
+# a node numbered below it was made since the last recorded call by code no torch call
+# showed (a TorchScript module, a C++ extension, torch-function handling switched off).
+_next_seq = getattr(torch._C._autograd, "_get_sequence_nr", None)
+UNSEEN_OP = "(not seen)"
+UNSEEN_QUALNAME = (
+    "autograd nodes made where the recorder saw no torch call: TorchScript, a C++ extension, "
+    "or code that switched torch-function handling off"
+)
 
 
 def _grad_fn(t: torch.Tensor):
@@ -151,6 +164,7 @@ class _Recorder(TorchFunctionMode):
         self._hooked_outputs: dict[str, set[int]] = {}  # node id -> outputs with a tensor hook
         self._start_seq = 0
         self._eager = None  # compiled code runs eagerly while recording
+        self._seen_seq = 0  # autograd's next sequence number when the last recorded call ended
         self.thread = threading.get_ident()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -158,6 +172,7 @@ class _Recorder(TorchFunctionMode):
         with torch.enable_grad():
             probe = torch.zeros((), requires_grad=True) * 1
         self._start_seq = probe.grad_fn._sequence_nr()
+        self._seen_seq = self._start_seq + 1
         self._eager = run_compiled_code_eagerly()
         self._eager.__enter__()
         self.tracker.install()
@@ -267,12 +282,22 @@ class _Recorder(TorchFunctionMode):
         if info.kind == _SKIP and not writes_leaf:
             if info.op == "register_hook" and args:
                 self._note_tensor_hook(args[0])
-            return func(*args, **kwargs)
+            if not info.private or _next_seq is None:
+                return func(*args, **kwargs)
+            before = _next_seq()
+            out = func(*args, **kwargs)
+            if _next_seq() == before:  # made no autograd node: plumbing
+                return out
+            loc = user_location(2)  # a private op that computes (`torch._weight_norm`): a call
+            if loc is not SETUP:
+                self._record_call(info.op, info.qualname, False, args, kwargs, out, loc, before)
+            return out
         loc = user_location(2)
         if loc is SETUP:  # nn.Linear(...) initialising its weights: set-up, not the user's ops
             return func(*args, **kwargs)
+        before = _next_seq() if _next_seq is not None else None
         out = func(*args, **kwargs)
-        self._record_call(info.op, info.qualname, info.kind == _CONTROL, args, kwargs, out, loc)
+        self._record_call(info.op, info.qualname, info.kind == _CONTROL, args, kwargs, out, loc, before)
         if writes_leaf:  # e.g. optimizer.step(): the parameters' new values
             step = len(self.tape.events) - 1
             for leaf_id, t in writes_leaf:
@@ -312,6 +337,7 @@ class _Recorder(TorchFunctionMode):
         """A custom `torch.autograd.Function` is applied outside torch function handling."""
         loc = user_location(3)
         versions = [(a, a._version) for a in args if isinstance(a, torch.Tensor)]
+        before = _next_seq() if _next_seq is not None else None
         out = apply(*args, **kwargs)
         # `ctx.mark_dirty(x)`: autograd moves x's version on after the forward, though the
         # data is as the forward's own (recorded) in-place ops left it
@@ -325,12 +351,14 @@ class _Recorder(TorchFunctionMode):
         # The mode is active here (not inside its own handler): the recorder's own tensor
         # calls (a snapshot's detach) must not become events of the user's.
         with torch._C.DisableTorchFunction():
-            self._record_call(name, f"{cls.__module__}.{cls.__qualname__}.apply", False, args, kwargs, out, loc)
+            self._record_call(
+                name, f"{cls.__module__}.{cls.__qualname__}.apply", False, args, kwargs, out, loc, before
+            )
         return out
 
-    def _record_call(self, op, qualname, control, args, kwargs, out, loc) -> None:
+    def _record_call(self, op, qualname, control, args, kwargs, out, loc, before: int | None = None) -> None:
+        """`before`: autograd's next sequence number just before the call ran."""
         tape = self.tape
-        step = len(tape.events)
         ins = _tensors(args, [])
         if kwargs:
             _tensors(kwargs, ins)
@@ -346,7 +374,13 @@ class _Recorder(TorchFunctionMode):
         roots.extend(f for f in in_fns if f is not None)
         ids = self._ids
         get = ids.get
-        new_ids = self._add_nodes(an.walk_new(roots, ids), step) if roots else []
+        found = an.walk_new(roots, ids) if roots else []
+        if found and before is not None and before > self._seen_seq:  # nodes made out of sight?
+            found = self._take_unseen(found, before, loc)
+        step = len(tape.events)
+        new_ids = self._add_nodes(found, step) if found else []
+        if _next_seq is not None:
+            self._seen_seq = _next_seq()
         out_nodes = [None if f is None else get(f) for f in out_fns]
         if new_ids:
             self._last_outputs = [(nid, shape_of(t)) for nid, t in zip(out_nodes, outs) if nid is not None]
@@ -381,6 +415,32 @@ class _Recorder(TorchFunctionMode):
                 torch.is_grad_enabled(),
             )
         )
+
+    def _take_unseen(self, found: list[tuple], before: int, loc) -> list[tuple]:
+        """Record the nodes among `found` that were made since the last recorded call but
+        before this one (numbered below `before`) as an event of their own, "(not seen)",
+        instead of crediting them to this call; return the rest. AccumulateGrad nodes (not
+        numbered) go with the unseen nodes they feed."""
+        start = self._start_seq
+        unseen = {
+            id(fn) for fn, _ in found
+            if not an.is_accumulate(fn) and start <= an.sequence_nr(fn) < before
+        }
+        if not unseen:
+            return found
+        feeds = {id(nxt) for fn, nexts in found if id(fn) in unseen for nxt, _ in nexts if nxt is not None}
+        theirs = [p for p in found if id(p[0]) in unseen or (id(p[0]) in feeds and an.is_accumulate(p[0]))]
+        taken = {id(fn) for fn, _ in theirs}
+        step = len(self.tape.events)
+        ids = self._add_nodes(theirs, step)
+        tracker = self.tracker
+        self.tape.add(
+            CallEvent(
+                -1, "call", UNSEEN_OP, UNSEEN_QUALNAME, ids, [], [], [], tracker.current_path,
+                tracker.current_calls, loc, False, torch.is_grad_enabled(),
+            )
+        )
+        return [p for p in found if id(p[0]) not in taken]
 
     def _add_nodes(self, found: list[tuple], step: int) -> list[str]:
         """Give ids to newly found nodes (`walk_new`'s (node, next_functions) pairs) and note
@@ -494,9 +554,12 @@ class _Recorder(TorchFunctionMode):
         retain = params.get("retain_graph")
         retain = create if retain is None else bool(retain)
 
-        step = len(tape.events)
         root_fns = [f for f in map(_grad_fn, roots) if f is not None]
-        self._add_nodes(an.walk_new(root_fns, self._ids), step)
+        found = an.walk_new(root_fns, self._ids)
+        if found and _next_seq is not None and _next_seq() > self._seen_seq:
+            found = self._take_unseen(found, _next_seq(), loc)
+        step = len(tape.events)
+        self._add_nodes(found, step)
         reachable = _reachable(root_fns)  # (node, next_functions) pairs
         get = self._ids.get
         nodes = tape.nodes
@@ -582,6 +645,8 @@ class _Recorder(TorchFunctionMode):
             tape.append(
                 BackwardEndEvent, kind="backward_end", pass_index=pass_index, ok=False, error=f"{type(e).__name__}: {e}"
             )
+            if _next_seq is not None:
+                self._seen_seq = _next_seq()
             raise
         returned = []
         if func is torch.autograd.grad and result is not None:
@@ -600,6 +665,8 @@ class _Recorder(TorchFunctionMode):
         tape.append(
             BackwardEndEvent, kind="backward_end", pass_index=pass_index, ok=True, freed=not retain, returned=returned
         )
+        if _next_seq is not None:  # the pass's own nodes (create_graph) are recorded above
+            self._seen_seq = _next_seq()
         return result
 
 
