@@ -154,7 +154,7 @@ class TensorSnapshot:
 
     __slots__ = (
         "_shape", "_dtype", "_device", "requires_grad", "_ref", "_version", "_origin",
-        "_values", "_stats", "values_dropped", "stale", "__weakref__",
+        "_values", "_stats", "values_dropped", "stale", "unreadable", "__weakref__",
     )
 
     def __init__(self, tensor: torch.Tensor, budget: MemoryBudget | None, store: "SnapshotStore | None" = None):
@@ -168,6 +168,7 @@ class TensorSnapshot:
         self._ref: torch.Tensor | None = None
         self._origin = None
         self.stale = False
+        self.unreadable = False
         nbytes = tensor.numel() * tensor.element_size()
         if budget is not None and budget.take(nbytes):
             self.values_dropped = False
@@ -241,6 +242,7 @@ class TensorSnapshot:
 
     def __setstate__(self, state: dict) -> None:
         self._ref = self._origin = None
+        self.unreadable = False  # tapes pickled before this field
         for name, value in state.items():
             setattr(self, name, value)
 
@@ -330,6 +332,8 @@ class TensorSnapshot:
             | {"nan_count": s.nan_count, "inf_count": s.inf_count},
             "values_dropped": self.values_dropped,
         }
+        if self.unreadable:
+            out["unreadable"] = True
         values = self.values if with_values else None
         if values is not None:
             out["values"] = _json_values(values)
@@ -337,6 +341,15 @@ class TensorSnapshot:
 
     def __repr__(self) -> str:
         return f"TensorSnapshot({self.describe()}, device={self.device})"
+
+
+def unreadable_snapshot(tensor: torch.Tensor) -> TensorSnapshot:
+    """Shape, dtype and device of a tensor whose values cannot be read here: a gradient
+    batched by `torch.autograd.grad(..., is_grads_batched=True)` (vmap's batching rules
+    refuse a copy, and its batch dimension is out of reach)."""
+    snap = TensorSnapshot(tensor, None)  # statistics come out NaN: TensorStats.of never raises
+    snap.unreadable = True
+    return snap
 
 
 def shape_of(t: torch.Tensor) -> tuple:
@@ -512,6 +525,7 @@ class SnapshotStore:
         snap.requires_grad = tensor.requires_grad
         snap._stats = None
         snap.stale = False
+        snap.unreadable = False
         snap.values_dropped = False
         if reference:
             snap._shape = None  # shape, dtype and device: read from the reference when asked
@@ -525,7 +539,10 @@ class SnapshotStore:
             snap._dtype = tensor.dtype
             snap._device = tensor.device
             snap._ref = snap._origin = None
-            snap._values = _copy(tensor)
+            try:
+                snap._values = _copy(tensor)
+            except Exception:  # a tensor no copy can read: a snapshot must never fail the run
+                return unreadable_snapshot(tensor)
         return snap
 
     def _index_new(self) -> None:

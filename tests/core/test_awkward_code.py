@@ -279,3 +279,24 @@ def test_nested_tensors_of_either_layout_record_with_their_ragged_dimension_unsi
         for got, want in zip(nt.grad.unbind(), expected):
             torch.testing.assert_close(got, want)
         tape.graph()
+
+
+def test_batched_gradients_record_without_breaking_the_run():
+    """`is_grads_batched=True` runs backward under vmap: the gradients a node sees are
+    batched tensors no copy can read. The jacobian comes out right, the nodes' gradients
+    say they could not be read, and what `grad` returned is recorded as usual."""
+    from gradstudio.core.capture import BackwardEndEvent, BackwardNodeEvent
+
+    x = torch.randn(3, requires_grad=True)
+    with record() as tape:
+        y = x * x
+        (jac,) = torch.autograd.grad(y, x, torch.eye(3), is_grads_batched=True)
+    torch.testing.assert_close(jac, torch.diag(2 * x.detach()))
+    assert not tape.failed
+    received = [s for e in tape.events if isinstance(e, BackwardNodeEvent) for s in e.grads_received if s is not None]
+    assert received and all(s.unreadable and s.values is None for s in received)
+    assert all(math.isnan(s.stats.mean) for s in received)
+    assert received[0].to_dict()["unreadable"] is True
+    (end,) = [e for e in tape.events if isinstance(e, BackwardEndEvent)]
+    torch.testing.assert_close(end.returned[0].values, jac)
+    tape.graph()

@@ -22,7 +22,15 @@ from gradstudio.gui.panels.editor import EditorPanel  # noqa: E402
 from gradstudio.gui.panels.editor.code_editor import ERROR, KIND_PROPERTY, STEP  # noqa: E402
 from gradstudio.gui.panels.inspector import InspectorPanel, format_bytes, memory_text  # noqa: E402
 from gradstudio.gui.panels.inspector.describe import fmt_number  # noqa: E402
-from gradstudio.gui.panels.inspector.tensor_view import IMAGE, LINE, MESSAGE, NOT_KEPT, SCALAR, STATS  # noqa: E402
+from gradstudio.gui.panels.inspector.tensor_view import (  # noqa: E402
+    IMAGE,
+    LINE,
+    MESSAGE,
+    NOT_KEPT,
+    SCALAR,
+    STATS,
+    UNREADABLE,
+)
 from gradstudio.gui.panels.timeline import TimelinePanel  # noqa: E402
 from gradstudio.gui.panels.timeline.model import step_at, step_text  # noqa: E402
 
@@ -315,6 +323,19 @@ def test_inspector_says_values_were_not_kept_past_the_memory_budget(qtbot):
     assert panel.value_view.mode() == MESSAGE
     assert panel.value_view.message_text() == NOT_KEPT
     assert panel.value_view.stat_text("numel") == "100"  # statistics are always kept
+
+
+def test_inspector_says_a_batched_gradient_could_not_be_read(qtbot):
+    x = torch.randn(3, requires_grad=True)
+    with record() as tape:
+        torch.autograd.grad(x * x, x, torch.eye(3), is_grads_batched=True)
+    session = Session()
+    session.set_tape(tape)
+    panel = shown(qtbot, InspectorPanel(session), 450, 800)
+    session.select(node_id(session, "MulBackward0"))
+    panel.show_gradient()
+    assert panel.grad_view.mode() == MESSAGE
+    assert panel.grad_view.message_text() == UNREADABLE
 
 
 def test_inspector_heatmap_for_2d_and_slices_for_4d(qtbot):

@@ -28,6 +28,7 @@ STATS = [("min", "min"), ("max", "max"), ("mean", "mean"), ("std", "std"),
          ("norm", "norm"), ("numel", "numel"), ("NaN", "nan_count"), ("Inf", "inf_count")]
 NOT_KEPT = "values not kept (memory budget)"
 STALE = "values not kept (changed in place before they could be copied)"
+UNREADABLE = "values not readable (a batched tensor inside vmap)"
 LINE, IMAGE, SCALAR, MESSAGE = "line", "image", "scalar", "message"
 _BAD = QColor("#d62728")
 
@@ -93,7 +94,7 @@ class TensorView(QWidget):
         values = snap.values
         if values is None:
             self._values = None
-            self._set_page(MESSAGE, STALE if snap.stale else NOT_KEPT)
+            self._set_page(MESSAGE, UNREADABLE if snap.unreadable else STALE if snap.stale else NOT_KEPT)
             self._hist.hide()
             self._set_slicer(())
             return
