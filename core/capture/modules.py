@@ -15,14 +15,15 @@ import torch
 from torch import nn
 from torch.nn.modules import module as module_mod
 
-from .compiled import has_compiled_wrapper, is_compiled_wrapper, without_wrappers
+from .compiled import WRAPPED, has_compiled_wrapper, is_compiled_wrapper, without_wrappers
 from .events import ModuleCall
 from .source import _is_internal
 from .tape import Tape
 
 
 def find_variable_name(obj, frames: list[FrameType], extra: dict | None = None) -> str | None:
-    """The name a user variable holding `obj` has: frames from outermost inwards, then `extra`."""
+    """The name a user variable holding `obj` has: frames from outermost inwards, then `extra`.
+    A variable holding `torch.compile(obj)` names `obj` too."""
     spaces = []
     for frame in reversed(frames):
         try:
@@ -33,9 +34,16 @@ def find_variable_name(obj, frames: list[FrameType], extra: dict | None = None) 
         spaces.append(extra)
     for space in spaces:
         for name, value in list(space.items()):
-            if value is obj and not name.startswith("_") and name.isidentifier():
+            if _holds(value, obj) and not name.startswith("_") and name.isidentifier():
                 return name
     return None
+
+
+def _holds(value, obj) -> bool:
+    """`value` is `obj`, or `torch.compile(obj)`."""
+    return value is obj or (
+        isinstance(value, nn.Module) and is_compiled_wrapper(value) and getattr(value, WRAPPED, None) is obj
+    )
 
 
 def user_frames(stop: FrameType | None, skip: int = 1) -> list[FrameType]:

@@ -63,6 +63,15 @@ def test_a_compiled_function_and_a_compiled_submodule_record_op_by_op():
     assert [c.path for c in tape.module_calls] == ["", "body"]  # the wrapper's call is not one
 
 
+def test_a_compiled_module_outside_the_model_is_named_by_its_variable():
+    body = torch.compile(nn.Linear(3, 3), backend="eager")
+    x = torch.randn(2, 3)
+    with record() as tape:
+        body(x).sum().backward()
+    assert [c.path for c in tape.module_calls] == ["body"]
+    assert sorted(leaf.name for leaf in tape.leaves.values()) == ["body.bias", "body.weight"]
+
+
 def test_the_compiler_stance_comes_back_when_the_recorded_code_fails():
     @torch.compile(backend="eager")
     def boom(a):
