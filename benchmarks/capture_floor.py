@@ -76,17 +76,21 @@ def mode_only(model, x, loss_fn):
         loss_fn(model(x)).backward()
 
 
+def backward_with_python_hooks(loss, kept: list) -> None:
+    """`loss.backward()` with a Python hook on every node appending what it sees to `kept`,
+    registered and removed around the pass as `record()` does."""
+    handles = [fn.register_hook(lambda gi, go: kept.append((gi, go))) for fn in _nodes(loss.grad_fn)]
+    try:
+        loss.backward()
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def mode_and_hooks(model, x, loss_fn):
     model.zero_grad(set_to_none=True)
     with _KeepResults() as mode:
-        loss = loss_fn(model(x))
-        kept = mode.kept
-        handles = [fn.register_hook(lambda gi, go: kept.append((gi, go))) for fn in _nodes(loss.grad_fn)]
-        try:
-            loss.backward()
-        finally:
-            for h in handles:
-                h.remove()
+        backward_with_python_hooks(loss_fn(model(x)), mode.kept)
 
 
 def recorded(model, x, loss_fn):

@@ -24,10 +24,10 @@ import torch
 from torch.utils.cpp_extension import load_inline
 
 try:
-    from capture_floor import _nodes, _steady_malloc
+    from capture_floor import _nodes, _steady_malloc, backward_with_python_hooks
     from models import cases
 except ImportError:  # run as `python -m benchmarks.native_hooks`
-    from benchmarks.capture_floor import _nodes, _steady_malloc
+    from benchmarks.capture_floor import _nodes, _steady_malloc, backward_with_python_hooks
     from benchmarks.models import cases
 
 CPP = r"""
@@ -141,13 +141,7 @@ def main() -> None:
         loss.backward()
 
     def python_hooks(loss):
-        kept = []
-        handles = [fn.register_hook(lambda gi, go: kept.append((gi, go))) for fn in _nodes(loss.grad_fn)]
-        try:
-            loss.backward()
-        finally:
-            for h in handles:
-                h.remove()
+        backward_with_python_hooks(loss, [])
 
     def cpp_hooks(loss):
         collector = native.Collector()
