@@ -59,10 +59,7 @@ class InspectorPanel(QWidget):
         for w in (self.title, self.details, self.saved_caption, self.saved, self.freed):
             col.addWidget(w)
         col.addStretch(1)
-        scroll = QScrollArea(self)
-        scroll.setWidget(info)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll = _scrolling(info, self)
 
         self.value_view = TensorView(self)
         self.grad_view = TensorView(self)
@@ -81,7 +78,7 @@ class InspectorPanel(QWidget):
         scroll.setMinimumHeight(line * 6)  # a few lines of details
         self.tabs.setMinimumHeight(line * 15)  # the statistics and some of the picture
         self._split = split
-        self._split_dragged = False  # until the user drags it, details and values share evenly
+        self._split_dragged = False  # until the user drags it, `_balance` sets the split
         split.splitterMoved.connect(self._on_split_dragged)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -275,8 +272,9 @@ class InspectorPanel(QWidget):
 
 
 def _scrolling(widget: QWidget, parent: QWidget) -> QScrollArea:
-    """`widget` in a scroll area: the tensor view's table, heat map and histogram need a
-    third of a screen, and the node's details above must not be squeezed to two lines."""
+    """`widget` in a frameless scroll area that sizes it to fit: so the details and the
+    tensor views (table, heat map and histogram need a third of a screen) can share a
+    short dock."""
     area = QScrollArea(parent)
     area.setWidget(widget)
     area.setWidgetResizable(True)
