@@ -58,8 +58,11 @@ class Session:
         self.sig_source_changed.emit(source)
 
     # -- results of runs -------------------------------------------------------------
-    def apply_result(self, result: RunResult, *, step: int | str = "end") -> bool:
-        """Take a finished run. A failed run keeps the previous graph and reports the error."""
+    def apply_result(
+        self, result: RunResult, *, step: int | str = "end", compared: tuple[Graph, GraphDiff] | None = None
+    ) -> bool:
+        """Take a finished run. A failed run keeps the previous graph and reports the error.
+        `compared`: the run's graph already diffed against this graph (see `set_tape`)."""
         if not result.ok:
             self.error = result.error
             self.sig_error_changed.emit(result.error)
@@ -80,17 +83,31 @@ class Session:
              for name, m in self.script_models.items() if id(m) in result.first_inputs),
             None,
         )
-        self.set_tape(result.tape, step=step)
+        self.set_tape(result.tape, step=step, compared=compared)
         return True
 
-    def set_tape(self, tape: Tape, *, step: int | str = "end") -> None:
-        # "Run again" compares runs of one script; another script's graph is no "before"
-        self.previous_graph = self.graph if self._tape_filename == self.filename else None
+    def comparison_base(self, filename: str | None) -> Graph | None:
+        """The graph a new tape of `filename` is compared with: "Run again" compares runs of
+        one script, and another script's graph is no "before"."""
+        return self.graph if self._tape_filename == filename else None
+
+    def set_tape(
+        self, tape: Tape, *, step: int | str = "end", compared: tuple[Graph, GraphDiff] | None = None
+    ) -> None:
+        """`compared`: (graph, diff of it against `tape.graph()`), worked out where the tape
+        was recorded (a diff of large graphs takes a while); used if that graph is still the
+        comparison base, else the diff is made here."""
+        self.previous_graph = self.comparison_base(self.filename)
         self._tape_filename = self.filename
         self.tape = tape
         self.graph = tape.graph()
         self.run_count += 1
-        self.last_diff = diff(self.previous_graph, self.graph) if self.previous_graph is not None else None
+        if self.previous_graph is None:
+            self.last_diff = None
+        elif compared is not None and compared[0] is self.previous_graph:
+            self.last_diff = compared[1]
+        else:
+            self.last_diff = diff(self.previous_graph, self.graph)
         had_selection = self.selected is not None
         self.selected = None
         self.step = stepping.clamp(tape, self._resolve_step(step))  # valid before anyone looks

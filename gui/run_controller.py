@@ -6,17 +6,23 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gradstudio.core.graph import Graph, diff
 from gradstudio.core.runner import CancelToken, RunResult, run_script
 from gradstudio.core.session import Session
 
 from .workers import TaskRunner
 
 
-def _record(source: str, filename: str, token: CancelToken) -> RunResult:
+def _record(source: str, filename: str, token: CancelToken, base: Graph | None) -> tuple:
+    """The run's result, and its graph diffed against `base` (the previous run's): both
+    built here, off the GUI thread (the graph is cached on the tape)."""
     result = run_script(source, filename, cancel=token)
+    compared = None
     if result.tape is not None and result.ok:
-        result.tape.graph()  # build the graph here, off the GUI thread (it is cached)
-    return result
+        graph = result.tape.graph()
+        if base is not None:
+            compared = (base, diff(base, graph))
+    return result, compared
 
 
 class RunController(QObject):
@@ -58,7 +64,8 @@ class RunController(QObject):
         self._pending_step = step
         self._started = time.perf_counter()
         source, filename = self.session.source, self.session.filename
-        self.runner.submit(lambda: _record(source, filename, token))
+        base = self.session.comparison_base(filename)
+        self.runner.submit(lambda: _record(source, filename, token, base))
         self._ticker.start()
         self.sig_running.emit(True)
 
@@ -81,9 +88,10 @@ class RunController(QObject):
         self._force.stop()
         self.sig_running.emit(False)
 
-    def _on_finished(self, result: RunResult) -> None:
+    def _on_finished(self, outcome: tuple[RunResult, tuple | None]) -> None:
+        result, compared = outcome
         self._done()
-        self.session.apply_result(result, step=self._pending_step)
+        self.session.apply_result(result, step=self._pending_step, compared=compared)
         self.sig_finished.emit(result)
 
     def _on_failed(self, exc: BaseException) -> None:  # a bug of ours, not the user's

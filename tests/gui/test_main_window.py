@@ -108,6 +108,35 @@ def test_run_again_reports_what_changed(qtbot, window):
     assert window.session.last_diff is not None
 
 
+def test_run_again_compares_the_graphs_off_the_gui_thread(qtbot, window, monkeypatch):
+    """Diffing two large graphs takes a while: the run's worker does it, and the session
+    takes its result instead of diffing again on the GUI thread."""
+    import threading
+
+    from gradstudio.core import session as session_module
+    from gradstudio.gui import run_controller
+
+    threads = []
+
+    def diff_in(module):
+        real = module.diff
+
+        def tracked(a, b):
+            threads.append(threading.current_thread() is threading.main_thread())
+            return real(a, b)
+
+        monkeypatch.setattr(module, "diff", tracked)
+
+    diff_in(run_controller)
+    diff_in(session_module)
+    window.open_lesson(lesson("02_power"), run=False)
+    run_and_wait(qtbot, window)
+    first = window.session.graph
+    run_and_wait(qtbot, window)
+    assert window.session.previous_graph is first and window.session.last_diff is not None
+    assert threads == [False]  # one diff, on the worker
+
+
 def test_exports_write_files(qtbot, window, tmp_path):
     window.open_lesson(DEFAULT_LESSON, run=False)
     run_and_wait(qtbot, window)
